@@ -14,4 +14,4 @@ pub mod sentences;
 
 pub use error::{Error, Result};
 pub use frontend::{Flavor, TextFrontend, MAX_INPUT_BYTES};
-pub use sentences::split_sentences;
+pub use sentences::{split_sentences, split_sentences_max};

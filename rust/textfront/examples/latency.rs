@@ -1,0 +1,54 @@
+//! Per-sentence latency of every flavor: median / p90 / max in microseconds, one thread.
+//!
+//! `cargo run --release -p textfront --example latency [-- CORPUS_FILE]`
+//! (default `../shared/goldens/corpora/ljspeech.txt` beside the checkout). DLE flavors time
+//! `encode(text, normalize=true)`; NeMo flavors `encode(text, normalize=false)` (G2P + tokens).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use textfront::{Flavor, TextFrontend};
+
+fn main() {
+    let path = std::env::args().nth(1).map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/goldens/corpora/ljspeech.txt")
+    });
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("cannot read {}: {e}", path.display());
+            std::process::exit(2);
+        }
+    };
+    let lines: Vec<&str> = text.split('\n').filter(|l| !l.is_empty()).collect();
+    println!("{} lines of {}", lines.len(), path.display());
+    println!("{:13} {:>9} {:>9} {:>9}", "flavor", "median_us", "p90_us", "max_us");
+    for flavor in Flavor::ALL {
+        let started = Instant::now();
+        let fe = TextFrontend::new(flavor, None, None).expect("embedded dictionaries load");
+        let load_ms = started.elapsed().as_secs_f64() * 1e3;
+        let normalize = !flavor.is_nemo();
+        for l in lines.iter().take(200) {
+            let _ = fe.encode(l, normalize);
+        }
+        let mut times: Vec<f64> = lines
+            .iter()
+            .map(|l| {
+                let t0 = Instant::now();
+                let out = fe.encode(l, normalize);
+                let dt = t0.elapsed().as_secs_f64() * 1e6;
+                std::hint::black_box(out.map(|v| v.len()).unwrap_or(0));
+                dt
+            })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        let pick = |q: f64| times[((times.len() - 1) as f64 * q) as usize];
+        println!(
+            "{:13} {:9.2} {:9.2} {:9.1}   (construction {load_ms:.1} ms)",
+            flavor.name(),
+            pick(0.5),
+            pick(0.9),
+            times[times.len() - 1]
+        );
+    }
+}

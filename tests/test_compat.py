@@ -1,0 +1,56 @@
+"""The drop-in shims give the reference ids through the reference APIs."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import golden_records
+from fastpitch_tpu.compat import dle, nemo
+
+
+@pytest.mark.parametrize("p_arpabet,flavor", [(0.0, "dle_chars"), (1.0, "dle_arpabet")])
+def test_dle_text_processing_matches_reference(p_arpabet: float, flavor: str) -> None:
+    tp = dle.get_text_processing("english_basic", ["english_cleaners_v2"], p_arpabet)
+    for rec in golden_records(flavor, "hard") + golden_records(flavor, "dle_phrases"):
+        ids, cleaned, arpabet = tp.encode_text(rec["text"], return_all=True)
+        assert ids == rec["ids"], rec["text"]
+        assert cleaned == rec["normalized"]
+        assert arpabet == rec.get("arpabet_text", "")
+        assert tp.encode_text(rec["text"]) == rec["ids"]
+
+
+def test_dle_sequence_to_text() -> None:
+    tp = dle.TextProcessing("english_basic", ["english_cleaners_v2"], p_arpabet=1.0)
+    assert tp.sequence_to_text(tp.text_to_sequence("{HH AH0 L OW1} there")) == "{HH AH0 L OW1} there"
+    assert tp.symbols[0] == "_" and len(tp.symbols) == 148
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"symbol_set": "english_mandarin_basic"},
+        {"cleaner_names": ["english_cleaners"]},
+        {"p_arpabet": 0.5},
+        {"handle_arpabet": "sentence"},
+        {"expand_currency": False},
+    ],
+)
+def test_dle_unsupported_configuration_is_refused(kwargs: dict) -> None:
+    args = {"symbol_set": "english_basic", "cleaner_names": ["english_cleaners_v2"], **kwargs}
+    with pytest.raises(ValueError, match="fastpitch_tpu.compat.dle supports"):
+        dle.TextProcessing(**args)
+
+
+@pytest.mark.parametrize(
+    "cls,flavor", [(nemo.EnglishPhonemesTokenizer, "nemo_arpabet"), (nemo.IPATokenizer, "nemo_ipa")]
+)
+def test_nemo_tokenizer_matches_reference(cls: type, flavor: str) -> None:
+    tok = cls()
+    with tok.set_phone_prob(prob=1.0):
+        for rec in golden_records(flavor, "hard") + golden_records(flavor, "nemo_tn_cases"):
+            assert tok.encode(rec["normalized"]) == rec["ids"], rec["normalized"]
+            assert tok(rec["normalized"]) == rec["ids"]
+    assert tok.tokens[tok.pad] == "<pad>" and tok.tokens[tok.oov] == "<oov>" and tok.blank is None
+    with pytest.raises(ValueError):
+        with tok.set_phone_prob(prob=0.5):
+            pass

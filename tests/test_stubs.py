@@ -27,3 +27,10 @@ def test_exception_hierarchy() -> None:
     assert issubclass(fastpitch_tpu.InvalidTokenIdsError, ValueError)
     assert issubclass(fastpitch_tpu.DictionaryError, OSError)
     assert issubclass(fastpitch_tpu.InternalError, RuntimeError)
+
+
+def test_data_licences_ship_with_the_package() -> None:
+    notices = Path(fastpitch_tpu.__file__).with_name("DATA_LICENSES.md").read_text(encoding="utf-8")
+    assert "Carnegie Mellon University" in notices
+    for name in ("cmudict-0.7b", "cmudict-0.7b_nv22.10", "ipa_cmudict-0.7b_nv23.01.txt", "heteronyms-052722"):
+        assert name in notices

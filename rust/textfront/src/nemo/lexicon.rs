@@ -1,0 +1,481 @@
+//! Pronunciation dictionaries and heteronym lists in the file formats NeMo reads.
+//!
+//! Only what the G2P can observe is kept: per word, its first pronunciation and how many
+//! pronunciations it has (the "unique" test). Phonemes are interned into a small symbol table.
+
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use super::unicode::{is_decimal, is_py_space, nfc, py_upper};
+
+/// Where one word's first pronunciation lives, and how many pronunciations the word has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Entry {
+    start: u32,
+    len: u32,
+    pub(crate) count: u32,
+}
+
+/// A parsed pronunciation dictionary.
+#[derive(Debug, Default)]
+pub(crate) struct Lexicon {
+    words: FxHashMap<Box<str>, Entry>,
+    phones: Vec<u32>,
+    symbols: Vec<Box<str>>,
+}
+
+impl Lexicon {
+    #[inline]
+    pub(crate) fn get(&self, word: &str) -> Option<Entry> {
+        self.words.get(word).copied()
+    }
+
+    /// The first pronunciation of an entry, as symbol ids.
+    #[inline]
+    pub(crate) fn phones(&self, e: Entry) -> &[u32] {
+        let start = e.start as usize;
+        self.phones.get(start..start + e.len as usize).unwrap_or(&[])
+    }
+
+    #[inline]
+    pub(crate) fn symbol(&self, id: u32) -> &str {
+        self.symbols.get(id as usize).map_or("", |s| s)
+    }
+
+    pub(crate) fn symbols(&self) -> &[Box<str>] {
+        &self.symbols
+    }
+
+    /// Symbol id of `s`, adding it to the symbol table if needed (build time only).
+    pub(crate) fn intern(&mut self, s: &str) -> u32 {
+        if let Some(i) = self.symbols.iter().position(|x| &**x == s) {
+            return i as u32;
+        }
+        self.symbols.push(s.into());
+        (self.symbols.len() - 1) as u32
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.words.len()
+    }
+}
+
+/// Lines as Python's text-mode file iteration yields them (universal newlines: `\n`, `\r\n` and
+/// `\r` end a line), without their terminators.
+fn lines(data: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = data;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        match rest.iter().position(|&b| b == b'\n' || b == b'\r') {
+            Some(i) => {
+                let line = &rest[..i];
+                let skip = if rest[i] == b'\r' && rest.get(i + 1) == Some(&b'\n') {
+                    2
+                } else {
+                    1
+                };
+                rest = &rest[i + skip..];
+                Some(line)
+            }
+            None => {
+                let line = rest;
+                rest = &[];
+                Some(line)
+            }
+        }
+    })
+}
+
+/// `str.isspace()` for a Latin-1 byte.
+#[inline]
+fn is_latin1_space(b: u8) -> bool {
+    matches!(b, b'\t'..=b'\r' | 0x1c..=b' ' | 0x85 | 0xa0)
+}
+
+fn latin1_strip(mut s: &[u8]) -> &[u8] {
+    while let [first, rest @ ..] = s {
+        if !is_latin1_space(*first) {
+            break;
+        }
+        s = rest;
+    }
+    latin1_rstrip(s)
+}
+
+fn latin1_rstrip(mut s: &[u8]) -> &[u8] {
+    while let [rest @ .., last] = s {
+        if !is_latin1_space(*last) {
+            break;
+        }
+        s = rest;
+    }
+    s
+}
+
+fn push_latin1(out: &mut String, b: u8) {
+    out.push(char::from(b));
+}
+
+/// `str.lower()` of a Latin-1 character.
+#[inline]
+fn latin1_lower(b: u8) -> u8 {
+    match b {
+        b'A'..=b'Z' | 0xc0..=0xd6 | 0xd8..=0xde => b + 32,
+        _ => b,
+    }
+}
+
+/// Length of a `\([0-9]+\)` match starting at `s[0]`, if any.
+#[inline]
+fn variant_marker_len(s: &[u8]) -> Option<usize> {
+    if s.first() != Some(&b'(') {
+        return None;
+    }
+    let digits = s[1..].iter().take_while(|b| b.is_ascii_digit()).count();
+    (digits > 0 && s.get(1 + digits) == Some(&b')')).then_some(digits + 2)
+}
+
+fn find_double_space(s: &[u8]) -> Option<usize> {
+    s.windows(2).position(|w| w == b"  ")
+}
+
+/// Parses a CMUdict-format ARPAbet dictionary the way `EnglishG2p` does (Latin-1 text; entry lines
+/// start with `A`-`Z` or `'`; word and phonemes separated by two spaces; `(n)` variant markers
+/// dropped; words lower-cased; phonemes separated by single spaces).
+pub(crate) fn parse_arpabet_dict(data: &[u8]) -> Result<Lexicon, String> {
+    let mut words: FxHashMap<Box<str>, Entry> =
+        FxHashMap::with_capacity_and_hasher(data.len() / 24, Default::default());
+    let mut phones: Vec<u32> = Vec::with_capacity(data.len() / 4);
+    let mut interned: FxHashMap<&[u8], u32> = FxHashMap::default();
+    let mut symbol_bytes: Vec<&[u8]> = Vec::new();
+    let mut key = String::new();
+
+    for (index, line) in lines(data).enumerate() {
+        match line.first() {
+            Some(b'A'..=b'Z' | b'\'') => {}
+            _ => continue,
+        }
+        let Some(sep) = find_double_space(line) else {
+            return Err(format!(
+                "line {}: no two-space separator between word and phonemes",
+                index + 1
+            ));
+        };
+        let head = &line[..sep];
+        let rest = &line[sep + 2..];
+        let field = match find_double_space(rest) {
+            Some(j) => &rest[..j],
+            None => rest,
+        };
+
+        key.clear();
+        let mut i = 0;
+        while i < head.len() {
+            if let Some(n) = variant_marker_len(&head[i..]) {
+                i += n;
+                continue;
+            }
+            push_latin1(&mut key, latin1_lower(head[i]));
+            i += 1;
+        }
+
+        if let Some(e) = words.get_mut(key.as_str()) {
+            e.count += 1;
+            continue;
+        }
+        let start = phones.len();
+        for phone in latin1_strip(field).split(|&b| b == b' ') {
+            let id = *interned.entry(phone).or_insert_with(|| {
+                symbol_bytes.push(phone);
+                (symbol_bytes.len() - 1) as u32
+            });
+            phones.push(id);
+        }
+        let entry = Entry {
+            start: start as u32,
+            len: (phones.len() - start) as u32,
+            count: 1,
+        };
+        words.insert(key.as_str().into(), entry);
+    }
+
+    let symbols = symbol_bytes
+        .iter()
+        .map(|bytes| {
+            let mut s = String::with_capacity(bytes.len());
+            for &b in *bytes {
+                push_latin1(&mut s, b);
+            }
+            s.into_boxed_str()
+        })
+        .collect();
+    Ok(Lexicon {
+        words,
+        phones,
+        symbols,
+    })
+}
+
+/// Python's `[A-Za-zÀ-ÖØ-öø-ÿ\d]` (NeMo's `LATIN_CHARS_ALL` plus digits).
+#[inline]
+pub(crate) fn is_latin_or_digit(c: char) -> bool {
+    c.is_ascii_alphanumeric()
+        || matches!(c, '\u{c0}'..='\u{d6}' | '\u{d8}'..='\u{f6}' | '\u{f8}'..='\u{ff}')
+        || (!c.is_ascii() && is_decimal(c))
+}
+
+/// First-character test of `IpaG2p._parse_phoneme_dict`.
+#[inline]
+fn is_ipa_entry_start(c: char) -> bool {
+    c.is_ascii_alphabetic()
+        || c == '\''
+        || matches!(c, '\u{c0}'..='\u{d6}' | '\u{d8}'..='\u{f6}' | '\u{f8}'..='\u{ff}')
+}
+
+fn decode_utf8(data: &[u8]) -> Result<&str, String> {
+    std::str::from_utf8(data).map_err(|e| format!("not valid UTF-8: {e}"))
+}
+
+/// A parsed IPA dictionary and the symbol set `IpaG2p` derives from it (graphemes of the
+/// upper-cased words and every character of every pronunciation).
+pub(crate) struct IpaDict {
+    pub(crate) lexicon: Lexicon,
+    pub(crate) symbols: BTreeSet<char>,
+}
+
+/// Parses an IPA dictionary the way `IpaG2p` does with `use_chars=True`, upper-case graphemes and
+/// stresses kept (UTF-8 text; lines NFC-normalized; word, whitespace, then a pronunciation whose
+/// characters, whitespace removed, are its phonemes).
+pub(crate) fn parse_ipa_dict(data: &[u8]) -> Result<IpaDict, String> {
+    let text = decode_utf8(data)?;
+    // Per original-case word: first pronunciation, count, and first-seen order.
+    let mut words: FxHashMap<Box<str>, (Entry, u32)> =
+        FxHashMap::with_capacity_and_hasher(data.len() / 20, Default::default());
+    let mut phones: Vec<u32> = Vec::with_capacity(data.len() / 3);
+    let mut ascii_ids = [u32::MAX; 128];
+    let mut other_ids: FxHashMap<char, u32> = FxHashMap::default();
+    let mut symbol_chars: Vec<char> = Vec::new();
+    let mut graphemes: BTreeSet<char> = BTreeSet::new();
+    let mut grapheme_ascii = [false; 128];
+    let mut all_upper = true;
+    let mut word = String::new();
+
+    for (index, raw) in lines(text.as_bytes()).enumerate() {
+        // Line ends are ASCII, so `raw` is valid UTF-8.
+        let raw = std::str::from_utf8(raw).unwrap_or("");
+        let line = nfc(Cow::Borrowed(raw));
+        match line.chars().next() {
+            Some(c) if is_ipa_entry_start(c) => {}
+            _ => continue,
+        }
+        let line = line.trim_end_matches(is_py_space);
+        let Some(split) = line.find(is_py_space) else {
+            return Err(format!("line {}: word without a pronunciation", index + 1));
+        };
+        let head = &line.as_bytes()[..split];
+        let pron = &line[split..];
+
+        word.clear();
+        let mut i = 0;
+        while i < head.len() {
+            if let Some(n) = variant_marker_len(&head[i..]) {
+                i += n;
+                continue;
+            }
+            // Copy one whole UTF-8 sequence.
+            let width = utf8_width(head[i]);
+            let end = (i + width).min(head.len());
+            word.push_str(std::str::from_utf8(&head[i..end]).unwrap_or(""));
+            i = end;
+        }
+
+        let upper = py_upper(&word);
+        if upper != word.as_str() {
+            all_upper = false;
+        }
+        for c in upper.chars() {
+            if is_latin_or_digit(c) {
+                if c.is_ascii() {
+                    grapheme_ascii[c as usize] = true;
+                } else {
+                    graphemes.insert(c);
+                }
+            }
+        }
+
+        let mut intern = |c: char| -> u32 {
+            let slot = if c.is_ascii() {
+                &mut ascii_ids[c as usize]
+            } else {
+                other_ids.entry(c).or_insert(u32::MAX)
+            };
+            if *slot == u32::MAX {
+                symbol_chars.push(c);
+                *slot = (symbol_chars.len() - 1) as u32;
+            }
+            *slot
+        };
+
+        let seen = words.len() as u32;
+        if let Some((e, _)) = words.get_mut(word.as_str()) {
+            e.count += 1;
+            for c in pron.chars().filter(|&c| !is_py_space(c)) {
+                intern(c);
+            }
+            continue;
+        }
+        let start = phones.len();
+        for c in pron.chars().filter(|&c| !is_py_space(c)) {
+            phones.push(intern(c));
+        }
+        let entry = Entry {
+            start: start as u32,
+            len: (phones.len() - start) as u32,
+            count: 1,
+        };
+        words.insert(word.as_str().into(), (entry, seen));
+    }
+
+    if words.is_empty() {
+        return Err("contains no entries".to_string());
+    }
+
+    // Words are looked up upper-cased; when two spellings collapse onto one key, the one first
+    // seen later wins (Python dict insertion order, later assignment overwrites).
+    let words: FxHashMap<Box<str>, Entry> = if all_upper {
+        words.into_iter().map(|(k, (e, _))| (k, e)).collect()
+    } else {
+        let mut ordered: Vec<(Box<str>, Entry, u32)> =
+            words.into_iter().map(|(k, (e, s))| (k, e, s)).collect();
+        ordered.sort_unstable_by_key(|x| x.2);
+        let mut map = FxHashMap::with_capacity_and_hasher(ordered.len(), Default::default());
+        for (k, e, _) in ordered {
+            let key: Box<str> = match py_upper(&k) {
+                Cow::Borrowed(_) => k,
+                Cow::Owned(s) => s.into_boxed_str(),
+            };
+            map.insert(key, e);
+        }
+        map
+    };
+
+    let mut symbols = graphemes;
+    symbols.extend(
+        (0u8..128)
+            .filter(|&b| grapheme_ascii[b as usize])
+            .map(char::from),
+    );
+    symbols.extend(symbol_chars.iter().copied());
+    let lexicon = Lexicon {
+        words,
+        phones,
+        symbols: symbol_chars.iter().map(|c| c.to_string().into()).collect(),
+    };
+    Ok(IpaDict { lexicon, symbols })
+}
+
+#[inline]
+fn utf8_width(lead: u8) -> usize {
+    match lead {
+        0x00..=0x7f => 1,
+        0xc0..=0xdf => 2,
+        0xe0..=0xef => 3,
+        _ => 4,
+    }
+}
+
+/// Which flavor's file conventions a heteronym list follows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HeteronymStyle {
+    /// `EnglishG2p`: Latin-1, lines right-stripped, case kept.
+    Arpabet,
+    /// `IpaG2p`: UTF-8, lines right-stripped and upper-cased.
+    Ipa,
+}
+
+/// Parses a heteronym list (one word per line).
+pub(crate) fn parse_heteronyms(
+    data: &[u8],
+    style: HeteronymStyle,
+) -> Result<FxHashSet<Box<str>>, String> {
+    let mut set = FxHashSet::default();
+    match style {
+        HeteronymStyle::Arpabet => {
+            for line in lines(data) {
+                let mut s = String::with_capacity(line.len());
+                for &b in latin1_rstrip(line) {
+                    push_latin1(&mut s, b);
+                }
+                set.insert(s.into_boxed_str());
+            }
+        }
+        HeteronymStyle::Ipa => {
+            let text = decode_utf8(data)?;
+            for line in lines(text.as_bytes()) {
+                let line = std::str::from_utf8(line).unwrap_or("");
+                let word = py_upper(line.trim_end_matches(is_py_space));
+                set.insert(word.into_owned().into_boxed_str());
+            }
+        }
+    }
+    Ok(set)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn universal_newlines() {
+        let got: Vec<&[u8]> = lines(b"a\r\nb\rc\n\nd").collect();
+        assert_eq!(got, vec![&b"a"[..], b"b", b"c", b"", b"d"]);
+        assert_eq!(lines(b"x\n").count(), 1);
+    }
+
+    #[test]
+    fn arpabet_dict_format() {
+        let data = b";;; comment\nREAD  R IY1 D\nREAD(1)  R EH1 D\nCAT  K AE1 T  extra\n\
+                     O'NEIL(2)  OW0 N IY1 L\nbad line\n\xc0LA  AA1 L AH0\n";
+        let lex = parse_arpabet_dict(data).unwrap();
+        let e = lex.get("read").unwrap();
+        assert_eq!(e.count, 2);
+        let ph: Vec<&str> = lex.phones(e).iter().map(|&i| lex.symbol(i)).collect();
+        assert_eq!(ph, ["R", "IY1", "D"]);
+        let e = lex.get("cat").unwrap();
+        assert_eq!(lex.phones(e).len(), 3);
+        assert!(lex.get("o'neil").is_some());
+        assert!(lex.get("àla").is_some());
+        assert!(parse_arpabet_dict(b"WORD AH0\n").is_err());
+    }
+
+    #[test]
+    fn ipa_dict_format() {
+        let data = "Wire  ˈwaɪɚ\nWIRE  ˈwaɪɹ\nWire(2)  ˈw aɪ ɹ\nÉTÉ  eɪte\n".as_bytes();
+        let d = parse_ipa_dict(data).unwrap();
+        let e = d.lexicon.get("WIRE").unwrap();
+        // "WIRE" was first seen after "Wire", so it overwrites the upper-cased key.
+        assert_eq!(e.count, 1);
+        let s: String = d.lexicon.phones(e).iter().map(|&i| d.lexicon.symbol(i)).collect();
+        assert_eq!(s, "ˈwaɪɹ");
+        for c in ['É', 'W', 'ˈ', 'w', 'ɚ', 'ɹ'] {
+            assert!(d.symbols.contains(&c), "{c}");
+        }
+        assert!(!d.symbols.contains(&'(') && !d.symbols.contains(&'2'));
+        assert!(parse_ipa_dict(b"WORD\n").is_err());
+        assert!(parse_ipa_dict(b";;; nothing\n").is_err());
+        assert!(parse_ipa_dict(b"A  \xff\n").is_err());
+    }
+
+    #[test]
+    fn heteronym_styles() {
+        let a = parse_heteronyms(b"read \nLive\r\n\n", HeteronymStyle::Arpabet).unwrap();
+        assert!(a.contains("read") && a.contains("Live") && a.contains(""));
+        let i = parse_heteronyms("read\nstraße\n".as_bytes(), HeteronymStyle::Ipa).unwrap();
+        assert!(i.contains("READ") && i.contains("STRASSE"));
+    }
+}

@@ -1,0 +1,3 @@
+//! Behaviour tests against values taken from the NeMo reference goldens.
+
+use super::*;

@@ -1,0 +1,160 @@
+//! Character classes and string transforms with the exact semantics of CPython 3.11 (`str.upper`,
+//! `str.isspace`, `\d`, `unicodedata.category(c) == "Mn"`), plus NeMo's text preprocessing.
+
+use std::borrow::Cow;
+use std::cmp::Ordering;
+
+use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
+
+use super::tables::{DECIMAL_DIGIT, NONSPACING_MARK, UPPER};
+
+fn in_ranges(table: &[(u32, u32)], c: char) -> bool {
+    let cp = c as u32;
+    table
+        .binary_search_by(|&(lo, hi)| {
+            if hi < cp {
+                Ordering::Less
+            } else if lo > cp {
+                Ordering::Greater
+            } else {
+                Ordering::Equal
+            }
+        })
+        .is_ok()
+}
+
+/// General category `Mn` (non-spacing mark).
+#[inline]
+pub(crate) fn is_nonspacing_mark(c: char) -> bool {
+    (c as u32) >= 0x300 && in_ranges(NONSPACING_MARK, c)
+}
+
+/// Python's `\d` for `str` patterns (general category `Nd`).
+#[inline]
+pub(crate) fn is_decimal(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_digit()
+    } else {
+        in_ranges(DECIMAL_DIGIT, c)
+    }
+}
+
+/// Python's `str.isspace()` for one character (also what `str.split()`, `strip()` and `\s` use).
+#[inline]
+pub(crate) fn is_py_space(c: char) -> bool {
+    matches!(
+        c,
+        '\t'..='\r'
+            | '\u{1c}'..=' '
+            | '\u{85}'
+            | '\u{a0}'
+            | '\u{1680}'
+            | '\u{2000}'..='\u{200a}'
+            | '\u{2028}'
+            | '\u{2029}'
+            | '\u{202f}'
+            | '\u{205f}'
+            | '\u{3000}'
+    )
+}
+
+/// Appends Python's `c.upper()` to `out`.
+#[inline]
+pub(crate) fn push_upper(c: char, out: &mut String) {
+    if c.is_ascii() {
+        out.push(c.to_ascii_uppercase());
+        return;
+    }
+    match UPPER.binary_search_by_key(&(c as u32), |&(cp, _)| cp) {
+        Ok(i) => out.push_str(UPPER[i].1),
+        Err(_) => out.push(c),
+    }
+}
+
+/// Python's `s.upper()`; borrows when nothing changes.
+pub(crate) fn py_upper(s: &str) -> Cow<'_, str> {
+    if s.is_ascii() {
+        if s.bytes().any(|b| b.is_ascii_lowercase()) {
+            Cow::Owned(s.to_ascii_uppercase())
+        } else {
+            Cow::Borrowed(s)
+        }
+    } else {
+        let mut out = String::with_capacity(s.len() + 4);
+        for c in s.chars() {
+            push_upper(c, &mut out);
+        }
+        if out == s {
+            Cow::Borrowed(s)
+        } else {
+            Cow::Owned(out)
+        }
+    }
+}
+
+/// NeMo's `english_text_preprocessing(text, lower=False)`: canonical decomposition, removal of
+/// non-spacing marks, and the LJSpeech "synoglyph" map (curly quotes to ASCII).
+pub(crate) fn english_preprocess(text: &str) -> Cow<'_, str> {
+    if text.is_ascii() {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    for c in text.nfd() {
+        if is_nonspacing_mark(c) {
+            continue;
+        }
+        out.push(match c {
+            '\u{2019}' => '\'',
+            '\u{201c}' | '\u{201d}' => '"',
+            _ => c,
+        });
+    }
+    Cow::Owned(out)
+}
+
+/// Unicode NFC, borrowing when the text is already in NFC.
+pub(crate) fn nfc(text: Cow<'_, str>) -> Cow<'_, str> {
+    if text.is_ascii() || is_nfc_quick(text.chars()) == IsNormalized::Yes {
+        return text;
+    }
+    Cow::Owned(text.nfc().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_upper_special_cases() {
+        assert_eq!(py_upper("straße"), "STRASSE");
+        assert_eq!(py_upper("ﬁ"), "FI");
+        assert_eq!(py_upper("ı"), "I");
+        assert_eq!(py_upper("µ"), "\u{39c}");
+        assert_eq!(py_upper("ŉ"), "\u{2bc}N");
+        // Not cased in Unicode 14 (Python 3.11), although newer Unicode versions give it a capital.
+        assert_eq!(py_upper("\u{19b}"), "\u{19b}");
+        assert!(matches!(py_upper("ABC 1"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn character_classes() {
+        assert!(is_decimal('7') && is_decimal('٣') && is_decimal('\u{1d7ce}'));
+        assert!(!is_decimal('½') && !is_decimal('²') && !is_decimal('a'));
+        assert!(is_nonspacing_mark('\u{301}') && !is_nonspacing_mark('a'));
+        assert!(!is_nonspacing_mark('\u{903}')); // Mc, kept by NeMo
+        for c in ['\u{1c}', '\u{1f}', '\u{85}', '\u{a0}', '\u{3000}', '\x0b'] {
+            assert!(is_py_space(c));
+        }
+        assert!(!is_py_space('\u{200b}') && !is_py_space('\u{180e}'));
+    }
+
+    #[test]
+    fn preprocessing() {
+        assert_eq!(english_preprocess("Café’s “x”"), "Cafe's \"x\"");
+        assert_eq!(english_preprocess("\u{212b}ǅ"), "Aǅ"); // singleton decomposition; no compatibility mapping
+        // Hangul decomposes to conjoining jamo (Lo, kept); NFC puts the syllable back together.
+        let d = english_preprocess("한");
+        assert_eq!(d.chars().count(), 3);
+        assert_eq!(nfc(d), "한");
+    }
+}

@@ -126,7 +126,7 @@ def test_oversized_input_is_rejected_not_truncated() -> None:
 
 
 def test_unknown_flavor() -> None:
-    with pytest.raises(UnknownFlavorError, match="'espeak'.*nemo_ipa") as info:
+    with pytest.raises(UnknownFlavorError, match='"espeak".*nemo_ipa') as info:
         TextFrontend("espeak")
     assert isinstance(info.value, ValueError)
 
@@ -160,9 +160,10 @@ def test_custom_arpabet_dictionary(tmp_path: Path) -> None:
     custom.write_text("HELLO  HH AH0 L OW1\nZORBLAX  Z AO1 R B L AE2 K S\n", encoding="latin-1")
     fe = TextFrontend("nemo_arpabet", dictionary=custom)
     tokens = [fe.vocab[i] for i in fe.encode("zorblax", normalize=False)]
-    assert tokens == ["Z", "AO1", "R", "B", "L", "AE2", "K", "S"]
+    # NeMo pads the sequence with a space on both sides (pad_with_space=True).
+    assert tokens == [" ", "Z", "AO1", "R", "B", "L", "AE2", "K", "S", " "]
     default = TextFrontend("nemo_arpabet")
-    assert [default.vocab[i] for i in default.encode("zorblax", normalize=False)] == list("zorblax")
+    assert [default.vocab[i] for i in default.encode("zorblax", normalize=False)] == [" ", *"zorblax", " "]
 
 
 def test_custom_dle_dictionary(tmp_path: Path) -> None:

@@ -64,6 +64,9 @@ class TextProcessing:
         self.expand_currency = expand_currency
         flavor = "dle_arpabet" if self.p_arpabet == 1.0 else "dle_chars"
         self._frontend = TextFrontend(flavor, dictionary=dictionary, heteronyms=heteronyms)
+        # The grapheme flavor on cleaned text is DLE's text_to_sequence: symbols, with `{...}`
+        # groups read as ARPAbet and no dictionary substitution.
+        self._symbols = TextFrontend("dle_chars")
         self.symbols = self._frontend.vocab
         self.symbol_to_id = {s: i for i, s in enumerate(self.symbols)}
         self.id_to_symbol = dict(enumerate(self.symbols))
@@ -74,7 +77,7 @@ class TextProcessing:
 
     def text_to_sequence(self, text: str) -> list[int]:
         """Ids of already cleaned text; ``{...}`` groups are read as ARPAbet."""
-        return self._frontend.encode(text, normalize=False).tolist()
+        return self._symbols.encode(text, normalize=False).tolist()
 
     def sequence_to_text(self, sequence: list[int]) -> str:
         """Ids back to text, ARPAbet in braces; unknown ids are skipped as in DLE."""

@@ -22,7 +22,11 @@ fn corpus() -> Vec<String> {
         .unwrap_or_else(|| goldens().join("corpora/ljspeech.txt"));
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read bench corpus {}: {e}", path.display()));
-    text.split('\n').filter(|l| !l.is_empty()).take(LINES).map(str::to_string).collect()
+    text.split('\n')
+        .filter(|l| !l.is_empty())
+        .take(LINES)
+        .map(str::to_string)
+        .collect()
 }
 
 fn nemo_normalized(flavor: Flavor) -> Option<Vec<String>> {
@@ -30,7 +34,9 @@ fn nemo_normalized(flavor: Flavor) -> Option<Vec<String>> {
     let path = goldens().join(flavor.name()).join("ljspeech.jsonl.gz");
     let file = std::fs::File::open(path).ok()?;
     let mut text = String::new();
-    flate2::read::GzDecoder::new(file).read_to_string(&mut text).ok()?;
+    flate2::read::GzDecoder::new(file)
+        .read_to_string(&mut text)
+        .ok()?;
     Some(
         text.split('\n')
             .filter(|l| !l.is_empty())
@@ -51,16 +57,33 @@ fn bench(c: &mut Criterion) {
         let mut group = c.benchmark_group(flavor.name());
         group.throughput(Throughput::Bytes(bytes as u64));
         if flavor.is_nemo() {
-            let Some(normalized) = nemo_normalized(flavor) else { continue };
+            let Some(normalized) = nemo_normalized(flavor) else {
+                continue;
+            };
             group.bench_function("encode_normalized_x1000", |b| {
-                b.iter(|| normalized.iter().map(|t| fe.encode(t, false).map(|v| v.len()).unwrap_or(0)).sum::<usize>())
+                b.iter(|| {
+                    normalized
+                        .iter()
+                        .map(|t| fe.encode(t, false).map(|v| v.len()).unwrap_or(0))
+                        .sum::<usize>()
+                })
             });
         } else {
             group.bench_function("normalize_x1000", |b| {
-                b.iter(|| lines.iter().map(|t| fe.normalize(t).map(|s| s.len()).unwrap_or(0)).sum::<usize>())
+                b.iter(|| {
+                    lines
+                        .iter()
+                        .map(|t| fe.normalize(t).map(|s| s.len()).unwrap_or(0))
+                        .sum::<usize>()
+                })
             });
             group.bench_function("encode_x1000", |b| {
-                b.iter(|| lines.iter().map(|t| fe.encode(t, true).map(|v| v.len()).unwrap_or(0)).sum::<usize>())
+                b.iter(|| {
+                    lines
+                        .iter()
+                        .map(|t| fe.encode(t, true).map(|v| v.len()).unwrap_or(0))
+                        .sum::<usize>()
+                })
             });
         }
         group.finish();

@@ -10,9 +10,13 @@ use std::time::Instant;
 use textfront::{Flavor, TextFrontend};
 
 fn main() {
-    let path = std::env::args().nth(1).map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/goldens/corpora/ljspeech.txt")
-    });
+    let path = std::env::args()
+        .nth(1)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../../shared/goldens/corpora/ljspeech.txt")
+        });
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) => {
@@ -22,7 +26,10 @@ fn main() {
     };
     let lines: Vec<&str> = text.split('\n').filter(|l| !l.is_empty()).collect();
     println!("{} lines of {}", lines.len(), path.display());
-    println!("{:13} {:>9} {:>9} {:>9}", "flavor", "median_us", "p90_us", "max_us");
+    println!(
+        "{:13} {:>9} {:>9} {:>9}",
+        "flavor", "median_us", "p90_us", "max_us"
+    );
     for flavor in Flavor::ALL {
         let started = Instant::now();
         let fe = TextFrontend::new(flavor, None, None).expect("embedded dictionaries load");

@@ -1,5 +1,305 @@
-//! Placeholder facade (replaced below).
+//! [`TextFrontend`]: one entry point over every flavor.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use rayon::prelude::*;
+
+use crate::dle::DleFrontend;
+use crate::error::{Error, Result};
+use crate::nemo::{NemoKind, NemoTokenizer};
+
+/// Largest accepted input, in bytes. Longer text gets [`Error::InvalidInput`] instead of being
+/// truncated; split it first (see [`crate::split_sentences`]).
 pub const MAX_INPUT_BYTES: usize = 16 << 20;
-pub enum Flavor {}
-impl Flavor { pub const NAMES: &'static [&'static str] = &["dle_chars", "dle_arpabet", "nemo_arpabet", "nemo_ipa"]; }
-pub struct TextFrontend;
+
+/// A named preset reproducing one reference frontend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Flavor {
+    /// DeepLearningExamples FastPitch, `english_cleaners_v2`, graphemes only.
+    DleChars,
+    /// DeepLearningExamples FastPitch, `english_cleaners_v2`, CMUdict ARPAbet for known words.
+    DleArpabet,
+    /// NeMo FastPitch (English, ARPAbet): `EnglishG2p` + `EnglishPhonemesTokenizer`.
+    NemoArpabet,
+    /// NeMo FastPitch (English, IPA): `IpaG2p` + `IPATokenizer`.
+    NemoIpa,
+}
+
+impl Flavor {
+    /// Every flavor name, in the order of [`Flavor::ALL`].
+    pub const NAMES: &'static [&'static str] =
+        &["dle_chars", "dle_arpabet", "nemo_arpabet", "nemo_ipa"];
+    /// Every flavor.
+    pub const ALL: [Flavor; 4] = [
+        Flavor::DleChars,
+        Flavor::DleArpabet,
+        Flavor::NemoArpabet,
+        Flavor::NemoIpa,
+    ];
+
+    /// The flavor's name as accepted by [`Flavor::from_str`].
+    pub fn name(self) -> &'static str {
+        match self {
+            Flavor::DleChars => "dle_chars",
+            Flavor::DleArpabet => "dle_arpabet",
+            Flavor::NemoArpabet => "nemo_arpabet",
+            Flavor::NemoIpa => "nemo_ipa",
+        }
+    }
+
+    /// Whether this flavor reproduces a NeMo frontend.
+    pub fn is_nemo(self) -> bool {
+        matches!(self, Flavor::NemoArpabet | Flavor::NemoIpa)
+    }
+}
+
+impl FromStr for Flavor {
+    type Err = Error;
+    fn from_str(name: &str) -> Result<Self> {
+        Flavor::ALL
+            .into_iter()
+            .find(|f| f.name() == name)
+            .ok_or_else(|| Error::UnknownFlavor(name.to_string()))
+    }
+}
+
+impl std::fmt::Display for Flavor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+enum Engine {
+    Dle(DleFrontend),
+    Nemo(NemoTokenizer),
+}
+
+/// Text → token ids for one flavor. Cheap to share between threads (`Send + Sync`).
+pub struct TextFrontend {
+    flavor: Flavor,
+    engine: Engine,
+}
+
+fn check_size(text: &str) -> Result<()> {
+    if text.len() > MAX_INPUT_BYTES {
+        return Err(Error::InvalidInput(format!(
+            "text is {} bytes, more than the limit of {MAX_INPUT_BYTES}; split it into sentences first",
+            text.len()
+        )));
+    }
+    Ok(())
+}
+
+impl TextFrontend {
+    /// Build a frontend. `dictionary` and `heteronyms` replace the embedded files of the flavor
+    /// (same formats as the originals); `dle_chars` uses neither.
+    pub fn new(
+        flavor: Flavor,
+        dictionary: Option<&Path>,
+        heteronyms: Option<&Path>,
+    ) -> Result<Self> {
+        let engine = match flavor {
+            Flavor::DleChars => Engine::Dle(DleFrontend::new(false, dictionary, heteronyms)?),
+            Flavor::DleArpabet => Engine::Dle(DleFrontend::new(true, dictionary, heteronyms)?),
+            Flavor::NemoArpabet => Engine::Nemo(NemoTokenizer::new(
+                NemoKind::Arpabet,
+                dictionary,
+                heteronyms,
+            )?),
+            Flavor::NemoIpa => {
+                Engine::Nemo(NemoTokenizer::new(NemoKind::Ipa, dictionary, heteronyms)?)
+            }
+        };
+        Ok(TextFrontend { flavor, engine })
+    }
+
+    /// Build a frontend from a flavor name.
+    pub fn from_name(
+        name: &str,
+        dictionary: Option<&Path>,
+        heteronyms: Option<&Path>,
+    ) -> Result<Self> {
+        Self::new(name.parse()?, dictionary, heteronyms)
+    }
+
+    /// The flavor this frontend reproduces.
+    pub fn flavor(&self) -> Flavor {
+        self.flavor
+    }
+
+    /// The normalized text the tokenizer sees: for DLE flavors the output of
+    /// `english_cleaners_v2`; for NeMo flavors the text normalizer's output.
+    pub fn normalize(&self, text: &str) -> Result<String> {
+        check_size(text)?;
+        match &self.engine {
+            Engine::Dle(dle) => Ok(dle.clean(text)),
+            Engine::Nemo(_) => Err(Error::Normalization(format!(
+                "the NeMo text normalizer is not available yet for flavor {}; pass already normalized \
+                 text with normalize=false",
+                self.flavor
+            ))),
+        }
+    }
+
+    /// Token ids of `text`. With `normalize == false` the text is taken as already normalized
+    /// (DLE: already cleaned, so only the ARPAbet substitution and symbol lookup run).
+    pub fn encode(&self, text: &str, normalize: bool) -> Result<Vec<i64>> {
+        let normalized;
+        let text = if normalize {
+            normalized = self.normalize(text)?;
+            normalized.as_str()
+        } else {
+            check_size(text)?;
+            text
+        };
+        Ok(match &self.engine {
+            Engine::Dle(dle) => dle.encode_cleaned(text).0,
+            Engine::Nemo(nemo) => nemo.encode(text),
+        })
+    }
+
+    /// DLE flavors: the cleaned text with ARPAbet substitutions (`{G EY1 V}`), as
+    /// `encode_text(..., return_all=True)` returns it. NeMo flavors: the G2P output list joined
+    /// with `|` is available through [`TextFrontend::g2p`] instead; this returns `None`.
+    pub fn arpabet_text(&self, text: &str, normalize: bool) -> Result<Option<String>> {
+        let Engine::Dle(dle) = &self.engine else {
+            return Ok(None);
+        };
+        check_size(text)?;
+        let cleaned = if normalize {
+            dle.clean(text)
+        } else {
+            text.to_string()
+        };
+        Ok(Some(dle.encode_cleaned(&cleaned).1))
+    }
+
+    /// NeMo flavors: the G2P output (phonemes, graphemes, punctuation, spaces) for normalized text.
+    pub fn g2p(&self, normalized: &str) -> Result<Option<Vec<String>>> {
+        check_size(normalized)?;
+        Ok(match &self.engine {
+            Engine::Nemo(nemo) => Some(nemo.g2p(normalized)),
+            Engine::Dle(_) => None,
+        })
+    }
+
+    /// Encode many texts in parallel over all cores. Each entry is that text's own result, so
+    /// one bad input never hides the others.
+    pub fn encode_batch<S: AsRef<str> + Sync>(
+        &self,
+        texts: &[S],
+        normalize: bool,
+    ) -> Vec<Result<Vec<i64>>> {
+        texts
+            .par_iter()
+            .map(|t| self.encode(t.as_ref(), normalize))
+            .collect()
+    }
+
+    /// Id → token table.
+    pub fn vocab(&self) -> &[String] {
+        match &self.engine {
+            Engine::Dle(dle) => dle.vocab(),
+            Engine::Nemo(nemo) => nemo.vocab(),
+        }
+    }
+
+    /// Id used for padding batches.
+    pub fn pad_id(&self) -> i64 {
+        match &self.engine {
+            Engine::Dle(_) => 0,
+            Engine::Nemo(nemo) => nemo.pad_id(),
+        }
+    }
+
+    /// Tokens of `ids` concatenated. NeMo flavors write phonemes as they are (`HH`, `ˈ`);
+    /// DLE ARPAbet symbols are written as `{AA1}`-style groups like the reference's arpabet text.
+    pub fn decode(&self, ids: &[i64]) -> Result<String> {
+        let vocab = self.vocab();
+        let mut out = String::new();
+        for (pos, &id) in ids.iter().enumerate() {
+            let token = usize::try_from(id)
+                .ok()
+                .and_then(|i| vocab.get(i))
+                .ok_or_else(|| {
+                    Error::InvalidIds(format!(
+                        "id {id} at position {pos} is outside the vocabulary of {} tokens",
+                        vocab.len()
+                    ))
+                })?;
+            match token.strip_prefix('@') {
+                Some(phone) if matches!(self.engine, Engine::Dle(_)) => {
+                    out.push('{');
+                    out.push_str(phone);
+                    out.push('}');
+                }
+                _ => out.push_str(token),
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flavor_names_round_trip() {
+        for (flavor, name) in Flavor::ALL.iter().zip(Flavor::NAMES) {
+            assert_eq!(flavor.name(), *name);
+            assert_eq!(name.parse::<Flavor>().unwrap(), *flavor);
+        }
+        let err = "espeak".parse::<Flavor>().unwrap_err();
+        assert!(err.to_string().contains("espeak") && err.to_string().contains("nemo_ipa"));
+    }
+
+    #[test]
+    fn missing_dictionary_names_path() {
+        let err = TextFrontend::new(
+            Flavor::NemoArpabet,
+            Some(Path::new("/no/such/dict.txt")),
+            None,
+        )
+        .err()
+        .expect("must fail");
+        let msg = err.to_string();
+        assert!(matches!(err, Error::Dictionary { .. }), "{msg}");
+        assert!(msg.contains("/no/such/dict.txt"), "{msg}");
+    }
+
+    #[test]
+    fn oversized_input_is_rejected_not_truncated() {
+        let fe = TextFrontend::new(Flavor::DleChars, None, None).unwrap();
+        let big = "a".repeat(MAX_INPUT_BYTES + 1);
+        assert!(matches!(fe.encode(&big, true), Err(Error::InvalidInput(_))));
+    }
+
+    #[test]
+    fn decode_round_trips_and_rejects_bad_ids() {
+        let fe = TextFrontend::new(Flavor::DleChars, None, None).unwrap();
+        let ids = fe.encode("hello world.", false).unwrap();
+        assert_eq!(fe.decode(&ids).unwrap(), "hello world.");
+        assert!(matches!(fe.decode(&[-1]), Err(Error::InvalidIds(_))));
+        assert!(matches!(fe.decode(&[100_000]), Err(Error::InvalidIds(_))));
+    }
+
+    #[test]
+    fn batch_matches_single() {
+        let fe = TextFrontend::new(Flavor::NemoArpabet, None, None).unwrap();
+        let texts = ["hello world.", "", "the quick brown fox, jumps!"];
+        let batch = fe.encode_batch(&texts, false);
+        for (t, b) in texts.iter().zip(batch) {
+            assert_eq!(b.unwrap(), fe.encode(t, false).unwrap());
+        }
+    }
+
+    #[test]
+    fn nemo_normalize_says_it_is_missing() {
+        let fe = TextFrontend::new(Flavor::NemoIpa, None, None).unwrap();
+        let err = fe.encode("Hello.", true).unwrap_err();
+        assert!(matches!(err, Error::Normalization(_)));
+        assert!(err.to_string().contains("normalize=false"));
+    }
+}

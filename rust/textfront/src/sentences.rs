@@ -105,10 +105,18 @@ fn pack_words(clause: &str, max_chars: usize, out: &mut Vec<String>) {
                 current_len = 0;
             }
             let chars: Vec<char> = word.chars().collect();
-            out.extend(chars.chunks(max_chars).map(|c| c.iter().collect::<String>()));
+            out.extend(
+                chars
+                    .chunks(max_chars)
+                    .map(|c| c.iter().collect::<String>()),
+            );
             continue;
         }
-        let needed = if current.is_empty() { word_len } else { current_len + 1 + word_len };
+        let needed = if current.is_empty() {
+            word_len
+        } else {
+            current_len + 1 + word_len
+        };
         if needed > max_chars {
             out.push(std::mem::take(&mut current));
             current_len = 0;
@@ -142,21 +150,23 @@ mod tests {
     fn keeps_abbreviations_and_initials() {
         assert_eq!(
             split_sentences("Mr. Smith met Dr. J. Watson at 5 p.m. on St. James St. today. Done."),
-            vec!["Mr. Smith met Dr. J. Watson at 5 p.m. on St. James St. today.", "Done."]
+            vec![
+                "Mr. Smith met Dr. J. Watson at 5 p.m. on St. James St. today.",
+                "Done."
+            ]
         );
-        assert_eq!(split_sentences("We bought pens, paper, etc. Then we left."), vec![
-            "We bought pens, paper, etc.",
-            "Then we left."
-        ]);
+        assert_eq!(
+            split_sentences("We bought pens, paper, etc. Then we left."),
+            vec!["We bought pens, paper, etc.", "Then we left."]
+        );
     }
 
     #[test]
     fn decimals_and_quotes() {
-        assert_eq!(split_sentences("Pi is 3.14 roughly. \"Yes.\" Ok"), vec![
-            "Pi is 3.14 roughly.",
-            "\"Yes.\"",
-            "Ok"
-        ]);
+        assert_eq!(
+            split_sentences("Pi is 3.14 roughly. \"Yes.\" Ok"),
+            vec!["Pi is 3.14 roughly.", "\"Yes.\"", "Ok"]
+        );
     }
 
     #[test]
@@ -168,8 +178,14 @@ mod tests {
     #[test]
     fn long_sentence_is_cut_at_clauses_then_words() {
         let pieces = split_sentences_max("one two three, four five six seven; eight", 12);
-        assert_eq!(pieces, vec!["one two", "three,", "four five", "six seven;", "eight"]);
-        assert_eq!(split_sentences_max("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
+        assert_eq!(
+            pieces,
+            vec!["one two", "three,", "four five", "six seven;", "eight"]
+        );
+        assert_eq!(
+            split_sentences_max("abcdefghij", 4),
+            vec!["abcd", "efgh", "ij"]
+        );
     }
 
     fn collapse(s: &str) -> String {

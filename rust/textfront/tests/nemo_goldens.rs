@@ -10,7 +10,10 @@ use serde_json::Value;
 use textfront::nemo::{NemoKind, NemoTokenizer};
 
 const CORPORA: [&str; 4] = ["ljspeech", "dle_phrases", "nemo_tn_cases", "hard"];
-const FLAVORS: [(&str, NemoKind); 2] = [("nemo_arpabet", NemoKind::Arpabet), ("nemo_ipa", NemoKind::Ipa)];
+const FLAVORS: [(&str, NemoKind); 2] = [
+    ("nemo_arpabet", NemoKind::Arpabet),
+    ("nemo_ipa", NemoKind::Ipa),
+];
 
 fn goldens_dir() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/goldens");
@@ -67,14 +70,19 @@ fn nemo_vocabularies_match() {
     let Some(dir) = goldens_dir() else { return };
     for (flavor, kind) in FLAVORS {
         let tok = NemoTokenizer::new(kind, None, None).expect("default tokenizer");
-        let text = std::fs::read_to_string(dir.join(flavor).join("vocab.json")).expect("vocab.json");
+        let text =
+            std::fs::read_to_string(dir.join(flavor).join("vocab.json")).expect("vocab.json");
         let v: Value = serde_json::from_str(&text).expect("vocab JSON");
         let expected = as_strings(&v["id_to_token"]);
         assert_eq!(tok.vocab(), expected.as_slice(), "{flavor} vocabulary");
         let special = &v["special_ids"];
         assert_eq!(Some(tok.pad_id()), special["pad"].as_i64(), "{flavor} pad");
         assert_eq!(Some(tok.oov_id()), special["oov"].as_i64(), "{flavor} oov");
-        assert_eq!(Some(tok.space_id()), special["space"].as_i64(), "{flavor} space");
+        assert_eq!(
+            Some(tok.space_id()),
+            special["space"].as_i64(),
+            "{flavor} space"
+        );
         assert!(special["blank"].is_null());
     }
 }
@@ -87,7 +95,8 @@ fn nemo_goldens_match() {
         let tok = NemoTokenizer::new(kind, None, None).expect("default tokenizer");
         for corpus in CORPORA {
             let records = read_records(&dir, flavor, corpus);
-            let (mut handled, mut ids_ok, mut g2p_ok, mut ref_errors) = (0usize, 0usize, 0usize, 0usize);
+            let (mut handled, mut ids_ok, mut g2p_ok, mut ref_errors) =
+                (0usize, 0usize, 0usize, 0usize);
             let mut shown = 0;
             for (line, r) in records.iter().enumerate() {
                 let Some(normalized) = r.get("normalized").and_then(Value::as_str) else {
@@ -118,7 +127,9 @@ fn nemo_goldens_match() {
                 records.len()
             );
             if ids_ok != handled || g2p_ok != handled {
-                failures.push(format!("{flavor}/{corpus}: ids {ids_ok}/{handled}, g2p {g2p_ok}/{handled}"));
+                failures.push(format!(
+                    "{flavor}/{corpus}: ids {ids_ok}/{handled}, g2p {g2p_ok}/{handled}"
+                ));
             }
         }
     }
@@ -135,7 +146,11 @@ fn nemo_speed_ljspeech() {
         let tok = NemoTokenizer::new(kind, None, None).expect("default tokenizer");
         let texts: Vec<String> = read_records(&dir, flavor, "ljspeech")
             .iter()
-            .filter_map(|r| r.get("normalized").and_then(Value::as_str).map(str::to_string))
+            .filter_map(|r| {
+                r.get("normalized")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
             .collect();
         let median = |f: &dyn Fn(&str)| -> f64 {
             for t in &texts {

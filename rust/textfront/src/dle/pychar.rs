@@ -51,7 +51,10 @@ pub(crate) struct Collapser<'a> {
 
 impl<'a> Collapser<'a> {
     pub(crate) fn new(out: &'a mut String) -> Self {
-        Collapser { out, pending: false }
+        Collapser {
+            out,
+            pending: false,
+        }
     }
 
     /// A separating space (collapses with neighbouring whitespace).

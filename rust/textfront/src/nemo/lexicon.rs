@@ -4,6 +4,7 @@
 //! pronunciations it has (the "unique" test). Phonemes are interned into a small symbol table.
 
 use std::borrow::Cow;
+use std::collections::hash_map::Entry as MapEntry;
 use std::collections::BTreeSet;
 
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -16,10 +17,11 @@ pub(crate) struct Entry {
     start: u32,
     len: u32,
     pub(crate) count: u32,
+    /// First-seen order of the spelling (only used while building).
+    order: u32,
 }
 
 /// A parsed pronunciation dictionary.
-#[derive(Debug, Default)]
 pub(crate) struct Lexicon {
     words: FxHashMap<Box<str>, Entry>,
     phones: Vec<u32>,
@@ -36,7 +38,9 @@ impl Lexicon {
     #[inline]
     pub(crate) fn phones(&self, e: Entry) -> &[u32] {
         let start = e.start as usize;
-        self.phones.get(start..start + e.len as usize).unwrap_or(&[])
+        self.phones
+            .get(start..start + e.len as usize)
+            .unwrap_or(&[])
     }
 
     #[inline]
@@ -57,7 +61,7 @@ impl Lexicon {
         (self.symbols.len() - 1) as u32
     }
 
-    #[cfg(test)]
+    /// Number of distinct (looked-up) words.
     pub(crate) fn len(&self) -> usize {
         self.words.len()
     }
@@ -87,6 +91,25 @@ fn lines(data: &[u8]) -> impl Iterator<Item = &[u8]> {
                 rest = &[];
                 Some(line)
             }
+        }
+    })
+}
+
+/// [`lines`] for text; line ends are ASCII, so the pieces are valid `str` slices.
+fn str_lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        match rest.bytes().position(|b| b == b'\n' || b == b'\r') {
+            Some(i) => {
+                let line = &rest[..i];
+                let skip = if rest[i..].starts_with("\r\n") { 2 } else { 1 };
+                rest = &rest[i + skip..];
+                Some(line)
+            }
+            None => Some(std::mem::take(&mut rest)),
         }
     })
 }
@@ -151,7 +174,9 @@ pub(crate) fn parse_arpabet_dict(data: &[u8]) -> Result<Lexicon, String> {
     let mut words: FxHashMap<Box<str>, Entry> =
         FxHashMap::with_capacity_and_hasher(data.len() / 24, Default::default());
     let mut phones: Vec<u32> = Vec::with_capacity(data.len() / 4);
-    let mut interned: FxHashMap<&[u8], u32> = FxHashMap::default();
+    // Phonemes up to 7 bytes are keyed by their bytes packed into an integer (cheap to hash).
+    let mut short: FxHashMap<u64, u32> = FxHashMap::default();
+    let mut long: FxHashMap<&[u8], u32> = FxHashMap::default();
     let mut symbol_bytes: Vec<&[u8]> = Vec::new();
     let mut key = String::new();
 
@@ -184,24 +209,36 @@ pub(crate) fn parse_arpabet_dict(data: &[u8]) -> Result<Lexicon, String> {
             i += 1;
         }
 
-        if let Some(e) = words.get_mut(key.as_str()) {
-            e.count += 1;
-            continue;
-        }
+        let slot = match words.entry(key.as_str().into()) {
+            MapEntry::Occupied(mut o) => {
+                o.get_mut().count += 1;
+                continue;
+            }
+            MapEntry::Vacant(v) => v,
+        };
         let start = phones.len();
         for phone in latin1_strip(field).split(|&b| b == b' ') {
-            let id = *interned.entry(phone).or_insert_with(|| {
+            let add = || {
                 symbol_bytes.push(phone);
                 (symbol_bytes.len() - 1) as u32
-            });
+            };
+            let id = if phone.len() < 8 {
+                let packed = phone
+                    .iter()
+                    .fold(phone.len() as u64, |acc, &b| (acc << 8) | u64::from(b));
+                *short.entry(packed).or_insert_with(add)
+            } else {
+                *long.entry(phone).or_insert_with(add)
+            };
             phones.push(id);
         }
         let entry = Entry {
             start: start as u32,
             len: (phones.len() - start) as u32,
             count: 1,
+            order: 0,
         };
-        words.insert(key.as_str().into(), entry);
+        slot.insert(entry);
     }
 
     let symbols = symbol_bytes
@@ -248,27 +285,86 @@ pub(crate) struct IpaDict {
     pub(crate) symbols: BTreeSet<char>,
 }
 
+/// Interns single characters as lexicon symbols (direct table below U+0800).
+struct CharInterner {
+    low: Vec<u32>,
+    high: FxHashMap<char, u32>,
+    chars: Vec<char>,
+}
+
+impl CharInterner {
+    fn new() -> Self {
+        CharInterner {
+            low: vec![u32::MAX; 0x800],
+            high: FxHashMap::default(),
+            chars: Vec::new(),
+        }
+    }
+
+    #[inline]
+    fn id(&mut self, c: char) -> u32 {
+        let slot = match self.low.get_mut(c as usize) {
+            Some(slot) => slot,
+            None => self.high.entry(c).or_insert(u32::MAX),
+        };
+        if *slot == u32::MAX {
+            self.chars.push(c);
+            *slot = (self.chars.len() - 1) as u32;
+        }
+        *slot
+    }
+}
+
+/// `s` with every `\([0-9]+\)` removed (`re.sub(_alt_re, "", s)`).
+fn strip_variant_markers(s: &str) -> Cow<'_, str> {
+    let b = s.as_bytes();
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    let mut i = 0;
+    while i < b.len() {
+        if let Some(n) = variant_marker_len(&b[i..]) {
+            // The marker is ASCII, so `i` and `i + n` are char boundaries.
+            out.get_or_insert_with(String::new).push_str(&s[copied..i]);
+            i += n;
+            copied = i;
+        } else {
+            i += 1;
+        }
+    }
+    match out {
+        None => Cow::Borrowed(s),
+        Some(mut o) => {
+            o.push_str(&s[copied..]);
+            Cow::Owned(o)
+        }
+    }
+}
+
+/// NFC of a dictionary line; characters below U+0300 (lead byte < 0xCC) are always NFC-stable.
+fn nfc_line(line: &str) -> Cow<'_, str> {
+    if line.bytes().all(|b| b < 0xcc) {
+        Cow::Borrowed(line)
+    } else {
+        nfc(Cow::Borrowed(line))
+    }
+}
+
 /// Parses an IPA dictionary the way `IpaG2p` does with `use_chars=True`, upper-case graphemes and
 /// stresses kept (UTF-8 text; lines NFC-normalized; word, whitespace, then a pronunciation whose
 /// characters, whitespace removed, are its phonemes).
 pub(crate) fn parse_ipa_dict(data: &[u8]) -> Result<IpaDict, String> {
     let text = decode_utf8(data)?;
-    // Per original-case word: first pronunciation, count, and first-seen order.
-    let mut words: FxHashMap<Box<str>, (Entry, u32)> =
+    // Keyed by the original spelling; `order` records first-seen order.
+    let mut words: FxHashMap<Box<str>, Entry> =
         FxHashMap::with_capacity_and_hasher(data.len() / 20, Default::default());
     let mut phones: Vec<u32> = Vec::with_capacity(data.len() / 3);
-    let mut ascii_ids = [u32::MAX; 128];
-    let mut other_ids: FxHashMap<char, u32> = FxHashMap::default();
-    let mut symbol_chars: Vec<char> = Vec::new();
+    let mut interner = CharInterner::new();
     let mut graphemes: BTreeSet<char> = BTreeSet::new();
-    let mut grapheme_ascii = [false; 128];
+    let mut ascii_graphemes = [false; 128];
     let mut all_upper = true;
-    let mut word = String::new();
 
-    for (index, raw) in lines(text.as_bytes()).enumerate() {
-        // Line ends are ASCII, so `raw` is valid UTF-8.
-        let raw = std::str::from_utf8(raw).unwrap_or("");
-        let line = nfc(Cow::Borrowed(raw));
+    for (index, raw) in str_lines(text).enumerate() {
+        let line = nfc_line(raw);
         match line.chars().next() {
             Some(c) if is_ipa_entry_start(c) => {}
             _ => continue,
@@ -277,68 +373,42 @@ pub(crate) fn parse_ipa_dict(data: &[u8]) -> Result<IpaDict, String> {
         let Some(split) = line.find(is_py_space) else {
             return Err(format!("line {}: word without a pronunciation", index + 1));
         };
-        let head = &line.as_bytes()[..split];
+        let word = strip_variant_markers(&line[..split]);
         let pron = &line[split..];
 
-        word.clear();
-        let mut i = 0;
-        while i < head.len() {
-            if let Some(n) = variant_marker_len(&head[i..]) {
-                i += n;
-                continue;
-            }
-            // Copy one whole UTF-8 sequence.
-            let width = utf8_width(head[i]);
-            let end = (i + width).min(head.len());
-            word.push_str(std::str::from_utf8(&head[i..end]).unwrap_or(""));
-            i = end;
-        }
-
         let upper = py_upper(&word);
-        if upper != word.as_str() {
+        if upper != *word {
             all_upper = false;
         }
-        for c in upper.chars() {
-            if is_latin_or_digit(c) {
-                if c.is_ascii() {
-                    grapheme_ascii[c as usize] = true;
-                } else {
-                    graphemes.insert(c);
-                }
+        for c in upper.chars().filter(|&c| is_latin_or_digit(c)) {
+            if c.is_ascii() {
+                ascii_graphemes[c as usize] = true;
+            } else {
+                graphemes.insert(c);
             }
         }
 
-        let mut intern = |c: char| -> u32 {
-            let slot = if c.is_ascii() {
-                &mut ascii_ids[c as usize]
-            } else {
-                other_ids.entry(c).or_insert(u32::MAX)
-            };
-            if *slot == u32::MAX {
-                symbol_chars.push(c);
-                *slot = (symbol_chars.len() - 1) as u32;
-            }
-            *slot
-        };
-
-        let seen = words.len() as u32;
-        if let Some((e, _)) = words.get_mut(word.as_str()) {
+        let order = words.len() as u32;
+        if let Some(e) = words.get_mut(&*word) {
             e.count += 1;
             for c in pron.chars().filter(|&c| !is_py_space(c)) {
-                intern(c);
+                interner.id(c);
             }
             continue;
         }
         let start = phones.len();
-        for c in pron.chars().filter(|&c| !is_py_space(c)) {
-            phones.push(intern(c));
-        }
+        phones.extend(
+            pron.chars()
+                .filter(|&c| !is_py_space(c))
+                .map(|c| interner.id(c)),
+        );
         let entry = Entry {
             start: start as u32,
             len: (phones.len() - start) as u32,
             count: 1,
+            order,
         };
-        words.insert(word.as_str().into(), (entry, seen));
+        words.insert(word.into_owned().into_boxed_str(), entry);
     }
 
     if words.is_empty() {
@@ -347,14 +417,13 @@ pub(crate) fn parse_ipa_dict(data: &[u8]) -> Result<IpaDict, String> {
 
     // Words are looked up upper-cased; when two spellings collapse onto one key, the one first
     // seen later wins (Python dict insertion order, later assignment overwrites).
-    let words: FxHashMap<Box<str>, Entry> = if all_upper {
-        words.into_iter().map(|(k, (e, _))| (k, e)).collect()
+    let words = if all_upper {
+        words
     } else {
-        let mut ordered: Vec<(Box<str>, Entry, u32)> =
-            words.into_iter().map(|(k, (e, s))| (k, e, s)).collect();
-        ordered.sort_unstable_by_key(|x| x.2);
+        let mut ordered: Vec<(Box<str>, Entry)> = words.into_iter().collect();
+        ordered.sort_unstable_by_key(|x| x.1.order);
         let mut map = FxHashMap::with_capacity_and_hasher(ordered.len(), Default::default());
-        for (k, e, _) in ordered {
+        for (k, e) in ordered {
             let key: Box<str> = match py_upper(&k) {
                 Cow::Borrowed(_) => k,
                 Cow::Owned(s) => s.into_boxed_str(),
@@ -367,26 +436,20 @@ pub(crate) fn parse_ipa_dict(data: &[u8]) -> Result<IpaDict, String> {
     let mut symbols = graphemes;
     symbols.extend(
         (0u8..128)
-            .filter(|&b| grapheme_ascii[b as usize])
+            .filter(|&b| ascii_graphemes[b as usize])
             .map(char::from),
     );
-    symbols.extend(symbol_chars.iter().copied());
+    symbols.extend(interner.chars.iter().copied());
     let lexicon = Lexicon {
         words,
         phones,
-        symbols: symbol_chars.iter().map(|c| c.to_string().into()).collect(),
+        symbols: interner
+            .chars
+            .iter()
+            .map(|c| c.to_string().into())
+            .collect(),
     };
     Ok(IpaDict { lexicon, symbols })
-}
-
-#[inline]
-fn utf8_width(lead: u8) -> usize {
-    match lead {
-        0x00..=0x7f => 1,
-        0xc0..=0xdf => 2,
-        0xe0..=0xef => 3,
-        _ => 4,
-    }
 }
 
 /// Which flavor's file conventions a heteronym list follows.
@@ -415,9 +478,7 @@ pub(crate) fn parse_heteronyms(
             }
         }
         HeteronymStyle::Ipa => {
-            let text = decode_utf8(data)?;
-            for line in lines(text.as_bytes()) {
-                let line = std::str::from_utf8(line).unwrap_or("");
+            for line in str_lines(decode_utf8(data)?) {
                 let word = py_upper(line.trim_end_matches(is_py_space));
                 set.insert(word.into_owned().into_boxed_str());
             }
@@ -440,7 +501,7 @@ mod tests {
     #[test]
     fn arpabet_dict_format() {
         let data = b";;; comment\nREAD  R IY1 D\nREAD(1)  R EH1 D\nCAT  K AE1 T  extra\n\
-                     O'NEIL(2)  OW0 N IY1 L\nbad line\n\xc0LA  AA1 L AH0\n";
+                     O'NEIL(2)  OW0 N IY1 L\nbad line\n\xc0LA  AA1 L AH0\nCAF\xc9  K AE0 F EY1\n";
         let lex = parse_arpabet_dict(data).unwrap();
         let e = lex.get("read").unwrap();
         assert_eq!(e.count, 2);
@@ -449,7 +510,9 @@ mod tests {
         let e = lex.get("cat").unwrap();
         assert_eq!(lex.phones(e).len(), 3);
         assert!(lex.get("o'neil").is_some());
-        assert!(lex.get("àla").is_some());
+        // Entry lines must start with A-Z or an apostrophe; other Latin-1 letters are lower-cased.
+        assert!(lex.get("àla").is_none());
+        assert!(lex.get("café").is_some());
         assert!(parse_arpabet_dict(b"WORD AH0\n").is_err());
     }
 
@@ -460,7 +523,12 @@ mod tests {
         let e = d.lexicon.get("WIRE").unwrap();
         // "WIRE" was first seen after "Wire", so it overwrites the upper-cased key.
         assert_eq!(e.count, 1);
-        let s: String = d.lexicon.phones(e).iter().map(|&i| d.lexicon.symbol(i)).collect();
+        let s: String = d
+            .lexicon
+            .phones(e)
+            .iter()
+            .map(|&i| d.lexicon.symbol(i))
+            .collect();
         assert_eq!(s, "ˈwaɪɹ");
         for c in ['É', 'W', 'ˈ', 'w', 'ɚ', 'ɹ'] {
             assert!(d.symbols.contains(&c), "{c}");

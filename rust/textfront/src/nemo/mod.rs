@@ -25,7 +25,7 @@ use std::sync::{Arc, OnceLock};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::error::{Error, Result};
-use g2p::{Sink, Suffixes, G2p};
+use g2p::{G2p, Sink, Suffixes};
 use lexicon::{HeteronymStyle, Lexicon};
 
 /// Which NeMo tokenizer to reproduce.
@@ -52,7 +52,6 @@ const VOWELS: [&str; 15] = [
 ];
 
 /// Token table with fast lookups by string and by character.
-#[derive(Debug)]
 struct Vocab {
     tokens: Vec<String>,
     by_str: FxHashMap<Box<str>, u32>,
@@ -142,7 +141,6 @@ impl Vocab {
 }
 
 /// A dictionary with its vocabulary: everything except the heteronyms.
-#[derive(Debug)]
 struct Model {
     kind: NemoKind,
     lexicon: Lexicon,
@@ -168,11 +166,7 @@ impl Model {
             z_ipa: [lexicon.intern("z")],
             iz_ipa: [lexicon.intern("ɪ"), lexicon.intern("z")],
         };
-        let sym_to_id = lexicon
-            .symbols()
-            .iter()
-            .map(|s| vocab.str_id(s))
-            .collect();
+        let sym_to_id = lexicon.symbols().iter().map(|s| vocab.str_id(s)).collect();
         Ok(Model {
             kind,
             lexicon,
@@ -204,7 +198,11 @@ fn default_model(kind: NemoKind) -> Result<Arc<Model>> {
     static ARPABET: Shared<Model> = OnceLock::new();
     static IPA: Shared<Model> = OnceLock::new();
     let (cell, data, name) = match kind {
-        NemoKind::Arpabet => (&ARPABET, crate::data::CMUDICT_NV22_10, "cmudict-0.7b_nv22.10"),
+        NemoKind::Arpabet => (
+            &ARPABET,
+            crate::data::CMUDICT_NV22_10,
+            "cmudict-0.7b_nv22.10",
+        ),
         NemoKind::Ipa => (
             &IPA,
             crate::data::IPA_CMUDICT_NV23_01,
@@ -242,10 +240,21 @@ fn default_heteronyms(kind: NemoKind) -> Result<Arc<FxHashSet<Box<str>>>> {
 }
 
 /// NeMo G2P + tokenizer for one flavor. Cheap to clone; `Send + Sync`.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct NemoTokenizer {
     model: Arc<Model>,
     heteronyms: Arc<FxHashSet<Box<str>>>,
+}
+
+impl std::fmt::Debug for NemoTokenizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NemoTokenizer")
+            .field("kind", &self.model.kind)
+            .field("words", &self.model.lexicon.len())
+            .field("heteronyms", &self.heteronyms.len())
+            .field("vocab", &self.model.vocab.tokens.len())
+            .finish()
+    }
 }
 
 /// Collects token ids with the tokenizer's `encode_from_g2p` filtering.
@@ -284,7 +293,12 @@ impl IdSink<'_> {
 impl Sink for IdSink<'_> {
     #[inline]
     fn phone(&mut self, sym: u32) {
-        let id = self.model.sym_to_id.get(sym as usize).copied().unwrap_or(NONE);
+        let id = self
+            .model
+            .sym_to_id
+            .get(sym as usize)
+            .copied()
+            .unwrap_or(NONE);
         self.push(id);
     }
 
@@ -323,7 +337,11 @@ impl NemoTokenizer {
     /// Builds a tokenizer. `None` selects the embedded default dictionary / heteronym list of
     /// the flavor; a path must name a file in the same format (CMUdict ARPAbet in Latin-1 for
     /// `Arpabet`, the NeMo IPA dictionary in UTF-8 for `Ipa`, one heteronym per line).
-    pub fn new(kind: NemoKind, dictionary: Option<&Path>, heteronyms: Option<&Path>) -> Result<Self> {
+    pub fn new(
+        kind: NemoKind,
+        dictionary: Option<&Path>,
+        heteronyms: Option<&Path>,
+    ) -> Result<Self> {
         let model = match dictionary {
             None => default_model(kind)?,
             Some(path) => {
@@ -399,14 +417,17 @@ impl NemoTokenizer {
         &self.model.vocab.tokens
     }
 
+    /// Id of `<pad>`.
     pub fn pad_id(&self) -> i64 {
         i64::from(self.model.vocab.pad)
     }
 
+    /// Id of `<oov>`.
     pub fn oov_id(&self) -> i64 {
         i64::from(self.model.vocab.oov)
     }
 
+    /// Id of the space token, which also pads both ends of every encoding.
     pub fn space_id(&self) -> i64 {
         i64::from(self.model.vocab.space)
     }

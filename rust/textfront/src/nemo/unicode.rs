@@ -6,7 +6,7 @@ use std::cmp::Ordering;
 
 use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
 
-use super::tables::{DECIMAL_DIGIT, NONSPACING_MARK, UPPER};
+use super::tables::{DECIMAL_DIGIT, NONSPACING_MARK, UNASSIGNED, UPPER};
 
 fn in_ranges(table: &[(u32, u32)], c: char) -> bool {
     let cp = c as u32;
@@ -92,6 +92,28 @@ pub(crate) fn py_upper(s: &str) -> Cow<'_, str> {
     }
 }
 
+/// Not assigned in Unicode 14.0 (so CPython 3.11 never decomposes, reorders or composes it).
+#[inline]
+fn is_unassigned(c: char) -> bool {
+    !c.is_ascii() && in_ranges(UNASSIGNED, c)
+}
+
+/// Applies `f` (a normalization of one run of text, appending to `out`) to the runs between
+/// characters unassigned in Unicode 14.0, and copies those characters through unchanged. They are
+/// starters without mappings for CPython, so normalization never crosses them; this keeps newer
+/// Unicode data in the normalization crate from changing results.
+fn normalize_runs(text: &str, out: &mut String, mut f: impl FnMut(&str, &mut String)) {
+    let mut run_start = 0;
+    for (i, c) in text.char_indices() {
+        if is_unassigned(c) {
+            f(&text[run_start..i], out);
+            out.push(c);
+            run_start = i + c.len_utf8();
+        }
+    }
+    f(&text[run_start..], out);
+}
+
 /// NeMo's `english_text_preprocessing(text, lower=False)`: canonical decomposition, removal of
 /// non-spacing marks, and the LJSpeech "synoglyph" map (curly quotes to ASCII).
 pub(crate) fn english_preprocess(text: &str) -> Cow<'_, str> {
@@ -99,16 +121,18 @@ pub(crate) fn english_preprocess(text: &str) -> Cow<'_, str> {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());
-    for c in text.nfd() {
-        if is_nonspacing_mark(c) {
-            continue;
+    normalize_runs(text, &mut out, |run, out| {
+        for c in run.nfd() {
+            if is_nonspacing_mark(c) {
+                continue;
+            }
+            out.push(match c {
+                '\u{2019}' => '\'',
+                '\u{201c}' | '\u{201d}' => '"',
+                _ => c,
+            });
         }
-        out.push(match c {
-            '\u{2019}' => '\'',
-            '\u{201c}' | '\u{201d}' => '"',
-            _ => c,
-        });
-    }
+    });
     Cow::Owned(out)
 }
 
@@ -117,7 +141,9 @@ pub(crate) fn nfc(text: Cow<'_, str>) -> Cow<'_, str> {
     if text.is_ascii() || is_nfc_quick(text.chars()) == IsNormalized::Yes {
         return text;
     }
-    Cow::Owned(text.nfc().collect())
+    let mut out = String::with_capacity(text.len());
+    normalize_runs(&text, &mut out, |run, out| out.extend(run.nfc()));
+    Cow::Owned(out)
 }
 
 #[cfg(test)]
@@ -152,9 +178,13 @@ mod tests {
     fn preprocessing() {
         assert_eq!(english_preprocess("Café’s “x”"), "Cafe's \"x\"");
         assert_eq!(english_preprocess("\u{212b}ǅ"), "Aǅ"); // singleton decomposition; no compatibility mapping
-        // Hangul decomposes to conjoining jamo (Lo, kept); NFC puts the syllable back together.
+                                                           // Hangul decomposes to conjoining jamo (Lo, kept); NFC puts the syllable back together.
         let d = english_preprocess("한");
         assert_eq!(d.chars().count(), 3);
         assert_eq!(nfc(d), "한");
+        // Unicode 16 gives U+105C9 a canonical decomposition; Unicode 14 (CPython 3.11) does not
+        // know the character, and U+0897 (a Unicode 16 mark) is not removed either.
+        assert_eq!(english_preprocess("\u{105c9}a\u{897}"), "\u{105c9}a\u{897}");
+        assert_eq!(nfc(Cow::Borrowed("\u{105d2}\u{307}")), "\u{105d2}\u{307}");
     }
 }

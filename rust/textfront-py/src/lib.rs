@@ -83,7 +83,10 @@ fn text_arg<'a>(obj: &'a Bound<'_, PyAny>, what: &str) -> PyResult<std::borrow::
     let s = obj.downcast::<PyString>().map_err(|_| {
         PyTypeError::new_err(format!(
             "{what} must be str, not {}",
-            obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+            obj.get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
         ))
     })?;
     s.to_cow().map_err(|e| {
@@ -98,6 +101,9 @@ fn path_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<PathBuf>> {
         .map(|o| o.extract::<PathBuf>())
         .transpose()
 }
+
+/// `encode_batch` result: ids `[B, L]` padded with the pad id, and the lengths `[B]`.
+type PaddedBatch<'py> = (Bound<'py, PyArray2<i64>>, Bound<'py, PyArray1<i64>>);
 
 /// Text → token ids for one flavor (`dle_chars`, `dle_arpabet`, `nemo_arpabet`, `nemo_ipa`).
 #[pyclass(frozen, module = "fastpitch_tpu._textfront")]
@@ -120,7 +126,9 @@ impl TextFrontend {
         let inner = run(py, || {
             textfront::TextFrontend::from_name(flavor, dictionary.as_deref(), heteronyms.as_deref())
         })?;
-        Ok(TextFrontend { inner: Arc::new(inner) })
+        Ok(TextFrontend {
+            inner: Arc::new(inner),
+        })
     }
 
     /// The flavor name.
@@ -165,7 +173,7 @@ impl TextFrontend {
         texts: &Bound<'py, PyAny>,
         normalize: bool,
         pad_to: Option<usize>,
-    ) -> PyResult<(Bound<'py, PyArray2<i64>>, Bound<'py, PyArray1<i64>>)> {
+    ) -> PyResult<PaddedBatch<'py>> {
         if texts.is_instance_of::<PyString>() {
             return Err(PyTypeError::new_err(
                 "texts must be a sequence of str, not a single str; use encode() for one text",
@@ -219,7 +227,12 @@ impl TextFrontend {
 
     /// DLE flavors: cleaned text with `{ARPABET}` substitutions; None for NeMo flavors.
     #[pyo3(signature = (text, normalize = true))]
-    fn arpabet_text(&self, py: Python<'_>, text: &Bound<'_, PyAny>, normalize: bool) -> PyResult<Option<String>> {
+    fn arpabet_text(
+        &self,
+        py: Python<'_>,
+        text: &Bound<'_, PyAny>,
+        normalize: bool,
+    ) -> PyResult<Option<String>> {
         let text = text_arg(text, "text")?;
         run(py, || self.inner.arpabet_text(&text, normalize))
     }
@@ -231,7 +244,12 @@ impl TextFrontend {
     }
 
     #[pyo3(signature = (text, max_chars = None))]
-    fn split_sentences(&self, py: Python<'_>, text: &Bound<'_, PyAny>, max_chars: Option<usize>) -> PyResult<Vec<String>> {
+    fn split_sentences(
+        &self,
+        py: Python<'_>,
+        text: &Bound<'_, PyAny>,
+        max_chars: Option<usize>,
+    ) -> PyResult<Vec<String>> {
         split_sentences(py, text, max_chars)
     }
 
@@ -243,7 +261,11 @@ impl TextFrontend {
 /// Split text into sentences (and pieces of at most `max_chars` characters when given).
 #[pyfunction]
 #[pyo3(signature = (text, max_chars = None))]
-fn split_sentences(py: Python<'_>, text: &Bound<'_, PyAny>, max_chars: Option<usize>) -> PyResult<Vec<String>> {
+fn split_sentences(
+    py: Python<'_>,
+    text: &Bound<'_, PyAny>,
+    max_chars: Option<usize>,
+) -> PyResult<Vec<String>> {
     let text = text_arg(text, "text")?;
     run(py, || {
         Ok(match max_chars {
@@ -263,8 +285,14 @@ fn _textfront(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("UnknownFlavorError", py.get_type::<UnknownFlavorError>())?;
     m.add("DictionaryError", py.get_type::<DictionaryError>())?;
     m.add("InvalidTextError", py.get_type::<InvalidTextError>())?;
-    m.add("TextNormalizationError", py.get_type::<TextNormalizationError>())?;
-    m.add("InvalidTokenIdsError", py.get_type::<InvalidTokenIdsError>())?;
+    m.add(
+        "TextNormalizationError",
+        py.get_type::<TextNormalizationError>(),
+    )?;
+    m.add(
+        "InvalidTokenIdsError",
+        py.get_type::<InvalidTokenIdsError>(),
+    )?;
     m.add("InternalError", py.get_type::<InternalError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -474,3 +474,9 @@ fn arpabet_symbol_ids() {
         assert_eq!(super::symbols::arpabet_id(bad), None, "{bad:?}");
     }
 }
+
+#[test]
+fn frontend_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<DleFrontend>();
+}

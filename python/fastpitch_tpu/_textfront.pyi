@@ -5,6 +5,9 @@ from collections.abc import Iterable
 
 import numpy as np
 import numpy.typing as npt
+from typing_extensions import final
+
+__all__ = ['TextFrontend', 'split_sentences', 'FLAVORS', 'MAX_INPUT_BYTES', 'UnknownFlavorError', 'DictionaryError', 'InvalidTextError', 'TextNormalizationError', 'InvalidTokenIdsError', 'InternalError', '__version__']
 
 FLAVORS: list[str]
 MAX_INPUT_BYTES: int
@@ -17,6 +20,7 @@ class TextNormalizationError(ValueError): ...
 class InvalidTokenIdsError(ValueError): ...
 class InternalError(RuntimeError): ...
 
+@final
 class TextFrontend:
     def __new__(
         cls,

@@ -77,7 +77,8 @@ class TextProcessing:
 
     def text_to_sequence(self, text: str) -> list[int]:
         """Ids of already cleaned text; ``{...}`` groups are read as ARPAbet."""
-        return self._symbols.encode(text, normalize=False).tolist()
+        ids: list[int] = self._symbols.encode(text, normalize=False).tolist()
+        return ids
 
     def sequence_to_text(self, sequence: list[int]) -> str:
         """Ids back to text, ARPAbet in braces; unknown ids are skipped as in DLE."""

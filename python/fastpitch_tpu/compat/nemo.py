@@ -44,7 +44,8 @@ class _Tokenizer:
 
     def encode(self, text: str) -> list[int]:
         """Ids of normalized text (phonemes where the dictionary is unambiguous)."""
-        return self._frontend.encode(text, normalize=False).tolist()
+        ids: list[int] = self._frontend.encode(text, normalize=False).tolist()
+        return ids
 
     def decode(self, tokens: list[int]) -> str:
         """Ids back to tokens joined by ``sep``, skipping pad and oov as NeMo does."""

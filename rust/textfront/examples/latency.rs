@@ -3,11 +3,37 @@
 //! `cargo run --release -p textfront --example latency [-- CORPUS_FILE]`
 //! (default `../shared/goldens/corpora/ljspeech.txt` beside the checkout). DLE flavors time
 //! `encode(text, normalize=true)`; NeMo flavors `encode(text, normalize=false)` (G2P + tokens).
+//! Then the slowest of a set of adversarial 100 kB inputs per flavor (digit runs, punctuation
+//! runs, one huge token, braces, CJK, emoji, control characters, a long paragraph).
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use textfront::{Flavor, TextFrontend};
+
+/// Adversarial inputs of about `size` bytes each, with a short name.
+fn adversarial(size: usize) -> Vec<(&'static str, String)> {
+    let fill = |unit: &str| unit.repeat(size / unit.len().max(1));
+    vec![
+        ("digits", fill("9")),
+        ("digit groups", fill("1,")),
+        ("money", fill("$1. ")),
+        ("decimals", fill("3.")),
+        ("punctuation", fill("!?.,;:-")),
+        ("one huge word", fill("a")),
+        ("s suffix run", format!("a{}", fill("s"))),
+        ("open braces", fill("{")),
+        ("brace groups", fill("{AA1} ")),
+        ("roman", fill("MMXVIII ")),
+        ("acronyms", fill("NASA's ")),
+        ("letters+digits", fill("a1")),
+        ("CJK", fill("\u{4e2d}\u{6587}")),
+        ("emoji", fill("\u{1f389}")),
+        ("controls", fill("\u{0}\u{7}\r\u{b}")),
+        ("combining", fill("e\u{301}")),
+        ("paragraph", fill("On March 3rd, 1999 Dr. Smith paid $1,234.56 for 12 GB. ")),
+    ]
+}
 
 fn main() {
     let path = std::env::args()
@@ -57,5 +83,22 @@ fn main() {
             pick(0.9),
             times[times.len() - 1]
         );
+    }
+
+    println!("\nslowest adversarial input of ~100 kB per flavor (normalize as above):");
+    let inputs = adversarial(100_000);
+    for flavor in Flavor::ALL {
+        let fe = TextFrontend::new(flavor, None, None).expect("embedded dictionaries load");
+        let normalize = !flavor.is_nemo();
+        let (name, ms) = inputs
+            .iter()
+            .map(|(name, text)| {
+                let t0 = Instant::now();
+                std::hint::black_box(fe.encode(text, normalize).map(|v| v.len()).unwrap_or(0));
+                (*name, t0.elapsed().as_secs_f64() * 1e3)
+            })
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .expect("inputs");
+        println!("{:13} {ms:8.2} ms  ({name})", flavor.name());
     }
 }

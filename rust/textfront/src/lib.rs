@@ -10,6 +10,7 @@ pub mod dle;
 pub mod error;
 pub mod frontend;
 pub mod nemo;
+pub mod nemo_tn;
 pub mod sentences;
 
 pub use error::{Error, Result};

@@ -11,6 +11,7 @@ pub mod error;
 pub mod frontend;
 pub mod nemo;
 pub mod nemo_tn;
+mod pyunicode;
 pub mod sentences;
 
 pub use error::{Error, Result};

@@ -1,24 +1,7 @@
 //! Character classes with the meaning Python's `re` and `str` give them, plus the whitespace
 //! collapsing writer used to assemble the cleaned text.
 
-/// Python's notion of whitespace (`str.isspace()`, `\s` in a `str` pattern, `str.split()`).
-/// Unlike `char::is_whitespace` it includes the information separators U+001C..U+001F.
-pub(crate) fn is_space(c: char) -> bool {
-    matches!(
-        c,
-        '\t'..='\r'
-            | '\u{1c}'..='\u{20}'
-            | '\u{85}'
-            | '\u{a0}'
-            | '\u{1680}'
-            | '\u{2000}'..='\u{200a}'
-            | '\u{2028}'
-            | '\u{2029}'
-            | '\u{202f}'
-            | '\u{205f}'
-            | '\u{3000}'
-    )
-}
+pub(crate) use crate::pyunicode::is_py_space as is_space;
 
 /// [`is_space`] restricted to one byte of ASCII text.
 pub(crate) fn is_space_byte(b: u8) -> bool {

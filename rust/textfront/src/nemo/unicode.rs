@@ -39,24 +39,7 @@ pub(crate) fn is_decimal(c: char) -> bool {
     }
 }
 
-/// Python's `str.isspace()` for one character (also what `str.split()`, `strip()` and `\s` use).
-#[inline]
-pub(crate) fn is_py_space(c: char) -> bool {
-    matches!(
-        c,
-        '\t'..='\r'
-            | '\u{1c}'..=' '
-            | '\u{85}'
-            | '\u{a0}'
-            | '\u{1680}'
-            | '\u{2000}'..='\u{200a}'
-            | '\u{2028}'
-            | '\u{2029}'
-            | '\u{202f}'
-            | '\u{205f}'
-            | '\u{3000}'
-    )
-}
+pub(crate) use crate::pyunicode::is_py_space;
 
 /// Appends Python's `c.upper()` to `out`.
 #[inline]

@@ -31,7 +31,10 @@ fn adversarial(size: usize) -> Vec<(&'static str, String)> {
         ("emoji", fill("\u{1f389}")),
         ("controls", fill("\u{0}\u{7}\r\u{b}")),
         ("combining", fill("e\u{301}")),
-        ("paragraph", fill("On March 3rd, 1999 Dr. Smith paid $1,234.56 for 12 GB. ")),
+        (
+            "paragraph",
+            fill("On March 3rd, 1999 Dr. Smith paid $1,234.56 for 12 GB. "),
+        ),
     ]
 }
 

@@ -54,3 +54,36 @@ def test_nemo_tokenizer_matches_reference(cls: type, flavor: str) -> None:
     with pytest.raises(ValueError):
         with tok.set_phone_prob(prob=0.5):
             pass
+
+
+def test_nemo_patch_swaps_normalizer_and_tokenizer() -> None:
+    from types import SimpleNamespace
+
+    class IPATokenizer:  # stands in for NeMo's class of the same name
+        tokens = nemo.IPATokenizer().tokens
+
+    model = SimpleNamespace(vocab=IPATokenizer(), normalizer=None, text_normalizer_call=None,
+                            text_normalizer_call_kwargs={}, _parser=object())
+    assert nemo.patch(model) is model
+    assert isinstance(model.vocab, nemo.IPATokenizer)
+    assert model._parser is None
+    assert isinstance(model.normalizer, nemo.Normalizer)
+    assert model.text_normalizer_call == model.normalizer.normalize
+    assert model.text_normalizer_call_kwargs == {"punct_pre_process": True, "punct_post_process": True}
+
+    arpabet_model = SimpleNamespace(vocab=SimpleNamespace(tokens=nemo.EnglishPhonemesTokenizer().tokens))
+    assert isinstance(nemo.patch(arpabet_model).vocab, nemo.EnglishPhonemesTokenizer)
+
+    foreign = SimpleNamespace(vocab=SimpleNamespace(tokens=["a", "b", "<pad>"]))
+    with pytest.raises(ValueError, match="vocabulary"):
+        nemo.patch(foreign)
+    with pytest.raises(ValueError, match="flavor"):
+        nemo.patch(SimpleNamespace(), flavor="dle_chars")
+
+
+def test_nemo_normalizer_refuses_settings_it_does_not_reproduce() -> None:
+    with pytest.raises(ValueError, match="lang"):
+        nemo.Normalizer(lang="de")
+    norm = nemo.Normalizer()
+    with pytest.raises(ValueError, match="punct_pre_process"):
+        norm.normalize("Hello.", punct_pre_process=False)

@@ -1,2 +1,31 @@
 //! Spoken forms of semiotic classes (numbers, money, measures, dates, times, ...), each
 //! recognizing one already delimited span and verbalizing it the way NeMo does.
+//!
+//! Every public function takes one span and returns NeMo's spoken form, or `None` when the
+//! whole span is not of that class. Reference: nemo_text_processing r1.2.0 English
+//! (`Normalizer(lang="en", input_case="cased")`, deterministic grammars).
+
+mod date;
+mod measure;
+mod money;
+/// Spans of the short classes (dates, times, ranges, equations, telephone numbers) longer
+/// than this are rejected without parsing.
+const MAX_SHORT_SPAN: usize = 200;
+
+mod num;
+mod range;
+mod tables;
+mod telephone;
+
+pub use date::{date, time};
+pub use measure::measure;
+pub use money::money;
+pub use num::{
+    cardinal, decimal, digits_one_by_one, fraction, number_to_words, ordinal, ordinal_words,
+    year_words,
+};
+pub use range::{math, range};
+pub use telephone::telephone;
+
+#[cfg(test)]
+mod tests;

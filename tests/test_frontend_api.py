@@ -16,7 +16,6 @@ from fastpitch_tpu import (
     InvalidTextError,
     InvalidTokenIdsError,
     TextFrontend,
-    TextNormalizationError,
     UnknownFlavorError,
 )
 
@@ -35,8 +34,9 @@ def fe(request: pytest.FixtureRequest) -> TextFrontend:
 
 
 def _encode(fe: TextFrontend, text: str) -> np.ndarray:
-    # NeMo flavors have no normalizer yet: feed text as already normalized.
-    return fe.encode(text, normalize=not fe.flavor.startswith("nemo"))
+    ids = fe.encode(text)
+    assert ids.tolist() == fe.encode(fe.normalize(text), normalize=False).tolist()
+    return ids
 
 
 def test_flavors_listed() -> None:
@@ -51,7 +51,7 @@ def test_encode_returns_int64_vector_within_vocab(fe: TextFrontend) -> None:
 
 
 def test_batch_equals_single_and_is_padded(fe: TextFrontend) -> None:
-    normalize = not fe.flavor.startswith("nemo")
+    normalize = True
     batch, lengths = fe.encode_batch(SENTENCES, normalize=normalize)
     assert batch.dtype == np.int64 and lengths.dtype == np.int64
     assert batch.shape == (len(SENTENCES), int(lengths.max()))
@@ -147,12 +147,11 @@ def test_directory_as_dictionary_is_an_error(tmp_path: Path) -> None:
         TextFrontend("nemo_arpabet", dictionary=tmp_path)
 
 
-def test_nemo_normalization_is_reported_missing() -> None:
-    fe = TextFrontend("nemo_arpabet")
-    with pytest.raises(TextNormalizationError, match="normalize=false"):
-        fe.encode("Hello there.")
-    with pytest.raises(TextNormalizationError):
-        fe.normalize("Hello there.")
+@pytest.mark.parametrize("flavor", ["nemo_arpabet", "nemo_ipa"])
+def test_nemo_normalization(flavor: str) -> None:
+    fe = TextFrontend(flavor)
+    assert fe.normalize("Mr. Smith paid $5 on Jan. 3rd.") == "mister Smith paid five dollars on january third."
+    assert fe.encode("Mr. Smith.").tolist() == fe.encode("mister Smith.", normalize=False).tolist()
 
 
 def test_custom_arpabet_dictionary(tmp_path: Path) -> None:
@@ -207,7 +206,7 @@ def test_split_sentences() -> None:
 def test_property_any_unicode_encodes_within_vocab(text: str) -> None:
     for flavor in FLAVORS:
         fe = _FRONTENDS[flavor]
-        ids = _encode(fe, text)
+        ids = fe.encode(text)
         assert ((ids >= 0) & (ids < len(fe.vocab))).all()
 
 

@@ -55,3 +55,17 @@ def test_vocab_matches_reference(frontend: TextFrontend) -> None:
     vocab = golden_vocab(frontend.flavor)
     assert frontend.vocab == vocab["id_to_token"]
     assert frontend.pad_id == vocab["special_ids"]["pad"]
+
+
+# Lower bounds on NeMo normalizer agreement (% of lines with identical ids from raw text);
+# `python ../shared/goldens/agreement.py` prints the exact figures.
+NEMO_NORMALIZED_FLOORS = {"ljspeech": 99.9, "dle_phrases": 97.0, "nemo_tn_cases": 78.5, "hard": 86.5}
+
+
+@pytest.mark.parametrize("flavor", ["nemo_arpabet", "nemo_ipa"])
+@pytest.mark.parametrize("corpus", CORPORA)
+def test_nemo_normalizer_agreement(flavor: str, corpus: str) -> None:
+    fe = TextFrontend(flavor)
+    records = golden_records(flavor, corpus)
+    same = sum(fe.encode(rec["text"]).tolist() == rec["ids"] for rec in records)
+    assert 100.0 * same / len(records) >= NEMO_NORMALIZED_FLOORS[corpus]

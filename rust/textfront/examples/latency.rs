@@ -2,7 +2,7 @@
 //!
 //! `cargo run --release -p textfront --example latency [-- CORPUS_FILE]`
 //! (default `../shared/goldens/corpora/ljspeech.txt` beside the checkout). DLE flavors time
-//! `encode(text, normalize=true)`; NeMo flavors `encode(text, normalize=false)` (G2P + tokens).
+//! `encode(text, normalize=true)`: cleaning or text normalization, then G2P and tokens.
 //! Then the slowest of a set of adversarial 100 kB inputs per flavor (digit runs, punctuation
 //! runs, one huge token, braces, CJK, emoji, control characters, a long paragraph).
 
@@ -63,7 +63,7 @@ fn main() {
         let started = Instant::now();
         let fe = TextFrontend::new(flavor, None, None).expect("embedded dictionaries load");
         let load_ms = started.elapsed().as_secs_f64() * 1e3;
-        let normalize = !flavor.is_nemo();
+        let normalize = true;
         for l in lines.iter().take(200) {
             let _ = fe.encode(l, normalize);
         }
@@ -88,11 +88,11 @@ fn main() {
         );
     }
 
-    println!("\nslowest adversarial input of ~100 kB per flavor (normalize as above):");
+    println!("\nslowest adversarial input of ~100 kB per flavor (normalize = true):");
     let inputs = adversarial(100_000);
     for flavor in Flavor::ALL {
         let fe = TextFrontend::new(flavor, None, None).expect("embedded dictionaries load");
-        let normalize = !flavor.is_nemo();
+        let normalize = true;
         let (name, ms) = inputs
             .iter()
             .map(|(name, text)| {

@@ -8,6 +8,7 @@ use rayon::prelude::*;
 use crate::dle::DleFrontend;
 use crate::error::{Error, Result};
 use crate::nemo::{NemoKind, NemoTokenizer};
+use crate::nemo_tn::Normalizer;
 
 /// Largest accepted input, in bytes. Longer text gets [`Error::InvalidInput`] instead of being
 /// truncated; split it first (see [`crate::split_sentences`]).
@@ -72,7 +73,7 @@ impl std::fmt::Display for Flavor {
 
 enum Engine {
     Dle(DleFrontend),
-    Nemo(NemoTokenizer),
+    Nemo(NemoTokenizer, Normalizer),
 }
 
 /// Text → token ids for one flavor. Cheap to share between threads (`Send + Sync`).
@@ -102,14 +103,14 @@ impl TextFrontend {
         let engine = match flavor {
             Flavor::DleChars => Engine::Dle(DleFrontend::new(false, dictionary, heteronyms)?),
             Flavor::DleArpabet => Engine::Dle(DleFrontend::new(true, dictionary, heteronyms)?),
-            Flavor::NemoArpabet => Engine::Nemo(NemoTokenizer::new(
-                NemoKind::Arpabet,
-                dictionary,
-                heteronyms,
-            )?),
-            Flavor::NemoIpa => {
-                Engine::Nemo(NemoTokenizer::new(NemoKind::Ipa, dictionary, heteronyms)?)
-            }
+            Flavor::NemoArpabet => Engine::Nemo(
+                NemoTokenizer::new(NemoKind::Arpabet, dictionary, heteronyms)?,
+                Normalizer::new(),
+            ),
+            Flavor::NemoIpa => Engine::Nemo(
+                NemoTokenizer::new(NemoKind::Ipa, dictionary, heteronyms)?,
+                Normalizer::new(),
+            ),
         };
         Ok(TextFrontend { flavor, engine })
     }
@@ -134,11 +135,7 @@ impl TextFrontend {
         check_size(text)?;
         match &self.engine {
             Engine::Dle(dle) => Ok(dle.clean(text)),
-            Engine::Nemo(_) => Err(Error::Normalization(format!(
-                "the NeMo text normalizer is not available yet for flavor {}; pass already normalized \
-                 text with normalize=false",
-                self.flavor
-            ))),
+            Engine::Nemo(_, normalizer) => Ok(normalizer.normalize(text)),
         }
     }
 
@@ -155,7 +152,7 @@ impl TextFrontend {
         };
         Ok(match &self.engine {
             Engine::Dle(dle) => dle.encode_cleaned(text).0,
-            Engine::Nemo(nemo) => nemo.encode(text),
+            Engine::Nemo(nemo, _) => nemo.encode(text),
         })
     }
 
@@ -179,7 +176,7 @@ impl TextFrontend {
     pub fn g2p(&self, normalized: &str) -> Result<Option<Vec<String>>> {
         check_size(normalized)?;
         Ok(match &self.engine {
-            Engine::Nemo(nemo) => Some(nemo.g2p(normalized)),
+            Engine::Nemo(nemo, _) => Some(nemo.g2p(normalized)),
             Engine::Dle(_) => None,
         })
     }
@@ -201,7 +198,7 @@ impl TextFrontend {
     pub fn vocab(&self) -> &[String] {
         match &self.engine {
             Engine::Dle(dle) => dle.vocab(),
-            Engine::Nemo(nemo) => nemo.vocab(),
+            Engine::Nemo(nemo, _) => nemo.vocab(),
         }
     }
 
@@ -209,7 +206,7 @@ impl TextFrontend {
     pub fn pad_id(&self) -> i64 {
         match &self.engine {
             Engine::Dle(_) => 0,
-            Engine::Nemo(nemo) => nemo.pad_id(),
+            Engine::Nemo(nemo, _) => nemo.pad_id(),
         }
     }
 
@@ -296,10 +293,15 @@ mod tests {
     }
 
     #[test]
-    fn nemo_normalize_says_it_is_missing() {
-        let fe = TextFrontend::new(Flavor::NemoIpa, None, None).unwrap();
-        let err = fe.encode("Hello.", true).unwrap_err();
-        assert!(matches!(err, Error::Normalization(_)));
-        assert!(err.to_string().contains("normalize=false"));
+    fn nemo_flavors_normalize_then_tokenize() {
+        for flavor in [Flavor::NemoArpabet, Flavor::NemoIpa] {
+            let fe = TextFrontend::new(flavor, None, None).unwrap();
+            let normalized = fe.normalize("Mr. Smith paid $5.").unwrap();
+            assert_eq!(normalized, "mister Smith paid five dollars.");
+            assert_eq!(
+                fe.encode("Mr. Smith paid $5.", true).unwrap(),
+                fe.encode(&normalized, false).unwrap()
+            );
+        }
     }
 }

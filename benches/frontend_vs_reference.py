@@ -12,6 +12,10 @@ Per-sentence wall time (time.perf_counter_ns, one thread, after warm-up) of
             nemo_toolkit is importable), on the same lines.
 Prints median / p90 / max in microseconds and the median ratio theirs/ours. NeMo flavors are fed
 the reference's normalized text from the goldens (the normalizer is benchmarked separately).
+With --nemo-tn (nemo_text_processing + pynini importable) it also times the whole NeMo `parse`
+path on the first --parse-lines lines: our `encode(text)` vs NeMo's
+`Normalizer(lang="en", input_case="cased").normalize(text, punct_pre_process=True,
+punct_post_process=True)` followed by the tokenizer.
 Also measures encode_batch throughput on --batch-lines sentences with 1 and all worker threads
 (separate processes, RAYON_NUM_THREADS) to show scaling with cores.
 """
@@ -90,6 +94,19 @@ def load_nemo(flavor: str):
     return tok.encode
 
 
+def load_nemo_parse(flavor: str, cache_dir: str):
+    from nemo_text_processing.text_normalization.normalize import Normalizer  # type: ignore
+
+    normalizer = Normalizer(lang="en", input_case="cased", cache_dir=cache_dir)
+    encode = load_nemo(flavor)
+
+    def parse(text: str) -> list[int]:
+        normalized = normalizer.normalize(text, verbose=False, punct_pre_process=True, punct_post_process=True)
+        return encode(normalized)
+
+    return parse
+
+
 def batch_worker(flavor: str, n: int) -> None:
     from fastpitch_tpu import TextFrontend
 
@@ -111,6 +128,9 @@ def main() -> None:
     ap.add_argument("--lines", type=int, default=2000, help="first N LJSpeech lines (default 2000)")
     ap.add_argument("--dle-dir", type=Path, help="DeepLearningExamples PyTorch/SpeechSynthesis/FastPitch dir")
     ap.add_argument("--nemo", action="store_true", help="also time NeMo's tokenizers (needs nemo_toolkit)")
+    ap.add_argument("--nemo-tn", action="store_true", help="also time NeMo's normalizer + tokenizer (parse)")
+    ap.add_argument("--tn-cache", default=os.path.join(os.path.expanduser("~"), ".cache", "nemo_tn_grammars"))
+    ap.add_argument("--parse-lines", type=int, default=500)
     ap.add_argument("--batch-lines", type=int, default=10000)
     ap.add_argument("--json", type=Path, help="write the numbers here")
     ap.add_argument("--_batch-worker", nargs=2, help=argparse.SUPPRESS)
@@ -160,6 +180,26 @@ def main() -> None:
         o = row["ours"]
         print(f"{flavor:13} {stage:28} {o['median']:9.2f} {o['p90']:7.2f} {o['max']:8.1f} {ref_txt:>9} {ratio_txt:>8}")
         results[flavor] = row
+
+    if args.nemo_tn:
+        parse_lines = lines[: args.parse_lines]
+        print(f"\nwhole parse (normalize + G2P + ids) from raw text, first {len(parse_lines)} lines:")
+        for flavor in ("nemo_arpabet", "nemo_ipa"):
+            fe = TextFrontend(flavor)
+            ours = per_call_us(fe.encode, parse_lines)
+            row = {"ours": summary(ours)}
+            try:
+                theirs = per_call_us(load_nemo_parse(flavor, args.tn_cache), parse_lines, repeat=1)
+            except Exception as e:  # noqa: BLE001 - reference is optional
+                print(f"  (NeMo normalizer unavailable: {e})")
+            else:
+                row["reference"] = summary(theirs)
+                row["ratio_median"] = row["reference"]["median"] / row["ours"]["median"]
+            o = row["ours"]
+            ref = row.get("reference")
+            tail = f"{ref['median']:9.1f} {row['ratio_median']:7.0f}x" if ref else ""
+            print(f"{flavor:13} {'parse':28} {o['median']:9.2f} {o['p90']:7.2f} {o['max']:8.1f} {tail}")
+            results[f"{flavor}_parse"] = row
 
     print(f"\nencode_batch on {args.batch_lines} LJSpeech sentences (best of 5), seconds:")
     for flavor in ("dle_arpabet", "nemo_arpabet"):

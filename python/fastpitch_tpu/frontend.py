@@ -8,7 +8,8 @@
 >>> batch, lengths = fe.encode_batch(["Hi.", "Bye."])  # padded [B, L] + lengths, parallel
 
 Flavors: ``dle_chars``, ``dle_arpabet`` (DeepLearningExamples FastPitch ``TextProcessing``) and
-``nemo_arpabet``, ``nemo_ipa`` (NeMo FastPitch G2P + tokenizer). Every method releases the GIL.
+``nemo_arpabet``, ``nemo_ipa`` (NeMo FastPitch: English text normalizer, G2P and tokenizer).
+Every method releases the GIL.
 """
 
 from fastpitch_tpu._textfront import FLAVORS, MAX_INPUT_BYTES, TextFrontend, split_sentences

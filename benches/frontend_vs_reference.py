@@ -95,8 +95,11 @@ def load_nemo(flavor: str):
 
 
 def load_nemo_parse(flavor: str, cache_dir: str):
+    import logging
+
     from nemo_text_processing.text_normalization.normalize import Normalizer  # type: ignore
 
+    logging.getLogger("NeMo-text-processing").setLevel(logging.ERROR)
     normalizer = Normalizer(lang="en", input_case="cased", cache_dir=cache_dir)
     encode = load_nemo(flavor)
 

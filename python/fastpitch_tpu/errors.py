@@ -29,3 +29,25 @@ __all__ = [
     "TextNormalizationError",
     "UnknownFlavorError",
 ]
+
+
+# Model checkpoints (fastpitch_tpu.checkpoints). Pure Python: importing them needs no torch.
+#
+# ==========================  ==============  =====================================================
+# class                       base            raised when
+# ==========================  ==============  =====================================================
+# ``CheckpointError``         ``ValueError``  a checkpoint file or archive is unreadable, unsafe,
+#                                             or does not fit the model (keys, shapes, config)
+# ``CheckpointDownloadError`` ``OSError``     a named checkpoint could not be downloaded/verified
+# ==========================  ==============  =====================================================
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is malformed, unsafe to read, or does not match the model it is loaded into."""
+
+
+class CheckpointDownloadError(OSError):
+    """A checkpoint named by a hub name could not be downloaded or failed its sha256 check."""
+
+
+__all__ += ["CheckpointDownloadError", "CheckpointError"]

@@ -1,0 +1,12 @@
+"""Neural networks of the synthesis pipeline, in plain PyTorch (no backend-specific code).
+
+- :class:`HiFiGAN` / :class:`HiFiGANConfig`: the HiFi-GAN vocoder (mel -> waveform).
+- :class:`Denoiser`: removes the vocoder's constant bias spectrum from its output.
+
+Weights come from :mod:`fastpitch_tpu.checkpoints`.
+"""
+
+from fastpitch_tpu.models.denoiser import Denoiser
+from fastpitch_tpu.models.hifigan import HiFiGAN, HiFiGANConfig, ResBlock1, ResBlock2
+
+__all__ = ["Denoiser", "HiFiGAN", "HiFiGANConfig", "ResBlock1", "ResBlock2"]

@@ -8,6 +8,7 @@
 
 use super::classes;
 use super::tables::{tables, Tables};
+use super::words;
 
 /// Costs, in units of 1/10000.
 pub(crate) const COST_WHITELIST: i64 = 10_100;
@@ -17,6 +18,9 @@ const COST_WORD: i64 = 999_999;
 /// A word without punctuation (it may hold digits).
 const COST_WORD_DEFAULT: i64 = 1_000_000;
 
+/// Cost of the text before a span from which NeMo's float sums lose its "hundred and"
+/// preference (2047; see `words::set_long_prefix`).
+const LONG_PREFIX_COST: i64 = 20_470_000;
 /// Longest span (in chars) tried for a class token other than a plain word.
 const MAX_CLASS_CHARS: usize = 96;
 /// Most white-space separated chunks in one class token.
@@ -53,8 +57,8 @@ struct Back {
 
 const INF: i64 = i64::MAX / 4;
 
-/// Costs are packed with a tie-break: among cuts of equal cost, the one with more characters
-/// in punctuation tokens wins ("p.m.," -> "p.m" + ".,").
+/// Scale of the packed costs. Among cuts of equal cost the first one found wins: the one whose
+/// last token starts earliest, as in NeMo ("p.m.," -> "p.m" + ".,", "?-34" -> "?" + "-34").
 const SCALE: i64 = 1 << 20;
 
 /// Chooses the cheapest cut of `text` and returns its tokens in order.
@@ -134,18 +138,19 @@ pub(crate) fn tag(text: &str) -> Vec<Token> {
             }
             if chars[i] == '<' {
                 if let Some(j) = emphasis_end(&chars, &space, i) {
-                    relax(j, 0, COST_PUNCT * SCALE - (j - i) as i64, 1, 0);
+                    relax(j, 0, COST_PUNCT * SCALE, 1, 0);
                 }
             }
             if punct[i] {
                 let end = punct_end[i];
                 for j in (i + 1..=end.min(i + MAX_PUNCT_CHARS)).chain(std::iter::once(end)) {
-                    relax(j, 0, COST_PUNCT * SCALE - (j - i) as i64, 1, 0);
+                    relax(j, 0, COST_PUNCT * SCALE, 1, 0);
                 }
             }
             if state != 0 {
                 continue;
             }
+            words::set_long_prefix(here >= LONG_PREFIX_COST * SCALE);
             for (j, add, reading) in class_candidates(&mut cx, i) {
                 let idx = readings.len() as u32;
                 let c = here + add * SCALE;
@@ -163,6 +168,7 @@ pub(crate) fn tag(text: &str) -> Vec<Token> {
         }
     }
 
+    words::set_long_prefix(false);
     let mut state = if cost[0][n] <= cost[1][n] { 0 } else { 1 };
     if cost[state][n] >= INF {
         // Unreachable in practice (every char can be a word); keep the text.
@@ -448,6 +454,7 @@ mod tests {
         assert_eq!(render("A.D.:"), ["AD", "<.:>"]);
         assert_eq!(render("<p=-.3>1</p>"), ["<<p=-.3>>", "one", "<</p>>"]);
         assert_eq!(render("~"), ["tilde"]);
+        assert_eq!(render("x ?-34"), ["x", "<?>", "minus thirty four"]);
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! whole span is not of that class. Reference: nemo_text_processing r1.2.0 English
 //! (`Normalizer(lang="en", input_case="cased")`, deterministic grammars).
 
+mod address;
 mod date;
+mod electronic;
 mod measure;
 mod money;
 /// Spans of the short classes (dates, times, ranges, equations, telephone numbers) longer
@@ -14,17 +16,23 @@ const MAX_SHORT_SPAN: usize = 200;
 
 mod num;
 mod range;
+mod serial;
 mod tables;
 mod telephone;
 
+pub use address::{address, address_eos};
 pub use date::{date, time};
+pub use electronic::electronic;
+pub(crate) use electronic::electronic_weighted;
 pub use measure::measure;
 pub use money::money;
+pub(crate) use num::set_long_prefix;
 pub use num::{
     cardinal, decimal, digits_one_by_one, fraction, number_to_words, ordinal, ordinal_words,
     year_words,
 };
-pub use range::{math, range};
+pub use range::{math, money_range, range};
+pub use serial::serial;
 pub use telephone::telephone;
 
 #[cfg(test)]

@@ -1,6 +1,9 @@
 //! Money: currency symbol or code before the amount, optional "/unit" suffix.
 
-use super::num::{decimal_parts, graph_with_and, is_digits, strip_commas, up_to_hundred};
+use super::num::{
+    add_and_always, cardinal_graph15, decimal_parts, graph_with_and, is_digits, long_prefix,
+    strip_commas, up_to_hundred,
+};
 use super::tables::{self, lookup, plural};
 
 /// Cents part of NeMo's minor-currency reading: trailing zeros dropped, then one or two
@@ -24,6 +27,26 @@ fn major_words(int: &str, maj: &str) -> Option<String> {
     } else {
         Some(format!("{} {}", graph_with_and(int)?, plural(maj)))
     }
+}
+
+/// An amount without cents. After a long prefix (where NeMo's float sums make its readings
+/// tie, see `num::set_long_prefix`) the reference reads 100-1999 differently: "$184" -> "one
+/// eighty four dollars" when tens and ones are not zero, else with "and" ("$110" -> "one
+/// hundred and ten dollars", "$1,590" -> "one thousand five hundred and ninety dollars").
+fn integer_only_words(int: &str, maj: &str) -> Option<String> {
+    if long_prefix() {
+        let (d, _) = strip_commas(int)?;
+        let b = d.as_bytes();
+        if b.first() == Some(&b'1') && (3..=4).contains(&b.len()) {
+            let words = if b.len() == 3 && b[1] != b'0' && b[2] != b'0' {
+                format!("one {}", up_to_hundred(&d[1..])?)
+            } else {
+                add_and_always(&cardinal_graph15(int)?)
+            };
+            return Some(format!("{words} {}", plural(maj)));
+        }
+    }
+    major_words(int, maj)
 }
 
 /// Amount with major and minor unit ("$20.50" -> "twenty dollars fifty cents").
@@ -58,7 +81,7 @@ fn amount(sym: &str, maj: &str, num: &str) -> Option<String> {
         None => num,
     };
     if !int.is_empty() {
-        if let Some(w) = major_words(int, maj) {
+        if let Some(w) = integer_only_words(int, maj) {
             return Some(w);
         }
     }

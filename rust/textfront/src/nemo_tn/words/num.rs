@@ -152,10 +152,37 @@ pub(crate) fn cardinal_graph15(s: &str) -> Option<String> {
     plain_words(&d, 15)
 }
 
+thread_local! {
+    /// Set by the tagger while it reads a span that follows a long stretch of text (see
+    /// `set_long_prefix`).
+    static LONG_PREFIX: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Tells the number readings that the span follows text costing 2047 or more in NeMo's
+/// weights (about 21 plain words). NeMo's shortest path sums weights in 32-bit floats; past
+/// 2048 its -0.0001 preference for "hundred and" is lost in rounding, and the reading without
+/// "and" wins ("... like 10,125" -> "ten thousand one hundred twenty five").
+pub(crate) fn set_long_prefix(long: bool) {
+    LONG_PREFIX.with(|c| c.set(long));
+}
+
 /// Inserts "and" the way NeMo's `add_optional_and` prefers: after the last "hundred" that is
 /// followed by words without "thousand"/"million", else after a "thousand" followed by words
-/// without "hundred".
+/// without "hundred". No "and" after a long prefix (see `set_long_prefix`).
 pub(crate) fn add_and(words: &str) -> String {
+    if long_prefix() {
+        return words.to_string();
+    }
+    add_and_always(words)
+}
+
+/// Whether the span being read follows a long prefix (see `set_long_prefix`).
+pub(crate) fn long_prefix() -> bool {
+    LONG_PREFIX.with(|c| c.get())
+}
+
+/// `add_and` regardless of the prefix.
+pub(crate) fn add_and_always(words: &str) -> String {
     let mut best: Option<usize> = None;
     for (i, _) in words.match_indices("hundred ") {
         let rest = &words[i + 8..];

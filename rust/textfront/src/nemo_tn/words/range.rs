@@ -155,3 +155,15 @@ pub fn math(span: &str) -> Option<String> {
     ];
     Some(w.join(" "))
 }
+
+/// NeMo's money range ("$150-$200"): two money amounts joined by "-", read "... to ...".
+/// E.g. "$50.00-$100.00" -> "fifty dollars to one hundred dollars".
+pub fn money_range(span: &str) -> Option<String> {
+    if span.len() > super::MAX_SHORT_SPAN {
+        return None;
+    }
+    span.match_indices('-').find_map(|(i, _)| {
+        let (a, b) = (&span[..i], &span[i + 1..]);
+        Some(format!("{} to {}", super::money(a)?, super::money(b)?))
+    })
+}

@@ -35,6 +35,8 @@ table!(currency_minor_plural, "words_currency_minor_plural.tsv");
 table!(per_units, "words_per_unit.tsv");
 table!(time_zones, "words_time_zone.tsv");
 table!(time_suffixes, "words_time_suffix.tsv");
+table!(address_words, "words_address_word.tsv");
+table!(address_states, "words_address_state.tsv");
 
 /// First value for a key (NeMo's shortest path takes one of several equal options; the first
 /// row is the one observed in the reference output for the keys that repeat).

@@ -33,6 +33,7 @@ pub(super) fn by_class(class: &str, span: &str) -> Option<String> {
         "range" => range(span).or_else(|| measure(span)),
         "telephone" => telephone(span),
         "math" => math(span),
+        "address" => address(span),
         _ => None,
     }
 }
@@ -176,6 +177,7 @@ fn all_classes(s: &str) {
         measure(s),
     );
     let _ = (date(s), time(s), range(s), math(s), telephone(s));
+    let _ = (address(s), address_eos(s), money_range(s));
     let _ = (
         number_to_words(s),
         ordinal_words(s),
@@ -263,8 +265,154 @@ fn class_examples() {
     ); // range
     assert_eq!(math("y=x +1").as_deref(), Some("y equals x plus one")); // math
     assert_eq!(
+        money_range("$50.00-$100.00").as_deref(),
+        Some("fifty dollars to one hundred dollars")
+    ); // money
+    assert_eq!(
         telephone("+1 (123)-123-5678").as_deref(),
         Some("plus one, one two three, one two three, five six seven eight")
     ); // telephone
     assert_eq!(year_words("1506").as_deref(), Some("fifteen oh six")); // date "july 1506"
+}
+
+#[test]
+fn address_cases() {
+    // expected strings from the reference normalizer (nemo_text_processing 1.2.0)
+    let cases = [
+        (
+            "2788 San Tomas Expy, Santa Clara, CA 95051",
+            "twenty seven eighty eight San Tomas Expressway, Santa Clara, California nine five zero five one",
+        ),
+        (
+            "2 San Tomas hwy, Santa, FL, 95051",
+            "two San Tomas Highway, Santa, Florida, nine five zero five one",
+        ),
+        ("708 N 1st St, San City", "seven zero eight North first Street, San City"),
+        ("12 S 1st st", "twelve South first Street"),
+        ("1600 Main St", "one thousand six hundred Main Street"),
+        ("1,600 Main St", "one thousand six hundred Main Street"),
+        ("12345 Main St", "twelve thousand three hundred forty five Main Street"),
+        ("1010 Main St.", "ten ten Main Street"),
+        ("5 Old Main Road Way", "five Old Main Road Way"),
+        ("5 Main St, CA", "five Main Street, CA"),
+        ("5 Main St, C.A", "five Main Street, California"),
+        ("5 Main St, New York, NY", "five Main Street, New York, New York"),
+        ("5 Main St, 95051", "five Main Street, nine five zero five one"),
+        ("5 MAIN St", "five MAIN Street"),
+        ("5 E. 1st St.", "five East first Street"),
+    ];
+    for (span, want) in cases {
+        assert_eq!(address(span).as_deref(), Some(want), "{span}");
+    }
+    for span in [
+        "0123 Main St",
+        "2 main St",
+        "5 E St",
+        "5 A B St",
+        "5 Main Streets",
+        "5 Main ST",
+        "5 Main Rd",
+        "5 Main St,95051",
+    ] {
+        assert_eq!(address(span), None, "{span}");
+    }
+    assert_eq!(
+        address_eos("1428 Elm St. It").as_deref(),
+        Some("fourteen twenty eight Elm Street. It")
+    );
+    assert_eq!(
+        address_eos("5 N Main St. IT-one").as_deref(),
+        Some("five North Main Street. IT-one")
+    );
+    assert_eq!(address_eos("5 Main St. the"), None);
+}
+
+#[test]
+fn telephone_cases() {
+    // expected strings from the reference normalizer (nemo_text_processing 1.2.0)
+    let cases = [
+        ("1-800-GO-U-HAUL", "one, eight hundred, GO U HAUL"),
+        ("1-800-GO-2-HAUL", "one, eight hundred, GO two, HAUL"),
+        ("1 (800) FLOWERS.", "one, eight hundred, FLOWERS"),
+        (
+            "1-800-555-0100",
+            "one, eight hundred, five five five, zero one zero zero",
+        ),
+        (
+            "555.867.5309.",
+            "five five five, eight six seven, five three zero nine,",
+        ),
+        (
+            "123-123-5678-1111",
+            "one two three, one two three, five six seven eight, one one one one",
+        ),
+        (
+            "+16 (028) 527.2887",
+            "plus one six, zero two eight, five two seven, two eight eight seven",
+        ),
+        (
+            "1-095-461-1139",
+            "one, zero nine five, four six one, one one three nine",
+        ),
+    ];
+    for (span, want) in cases {
+        assert_eq!(telephone(span).as_deref(), Some(want), "{span}");
+    }
+    assert_eq!(
+        telephone("ssn is 111-11-1111").as_deref(),
+        Some("SSN is one one one, one one, one one one one")
+    );
+    assert_eq!(telephone("Ssn is 111-11-1111"), None);
+    for span in [
+        "+44 20 7946 0958",
+        "555 867 5309",
+        "123-123-567",
+        "(123 123-5678",
+    ] {
+        assert_eq!(telephone(span), None, "{span}");
+    }
+}
+
+#[test]
+fn long_prefix_readings() {
+    // The reference after about 21 plain words (NeMo's float sums lose the "and" preference).
+    super::set_long_prefix(true);
+    let got = [
+        cardinal("10,125"),
+        cardinal("452"),
+        money("$5349.01"),
+        money("$184"),
+        money("$110"),
+        money("$1,590"),
+        money("$999"),
+        measure("750 ml"),
+    ];
+    super::set_long_prefix(false);
+    let want = [
+        "ten thousand one hundred twenty five",
+        "four hundred fifty two",
+        "five thousand three hundred forty nine dollars one cent",
+        "one eighty four dollars",
+        "one hundred and ten dollars",
+        "one thousand five hundred and ninety dollars",
+        "nine hundred ninety nine dollars",
+        "seven hundred fifty milliliters",
+    ];
+    for (g, w) in got.iter().zip(want) {
+        assert_eq!(g.as_deref(), Some(w));
+    }
+    assert_eq!(
+        money("$184").as_deref(),
+        Some("one hundred and eighty four dollars")
+    );
+    let words = "word ".repeat(22);
+    let n = crate::nemo_tn::Normalizer::new();
+    assert_eq!(
+        n.normalize(&format!("{words}125 end")),
+        format!("{words}one hundred twenty five end")
+    );
+    assert_eq!(
+        n.normalize(&format!("{}125 end", "word ".repeat(20))),
+        format!("{}one hundred and twenty five end", "word ".repeat(20))
+    );
 }

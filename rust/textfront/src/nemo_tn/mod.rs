@@ -77,6 +77,19 @@ mod tests {
     }
 
     #[test]
+    fn numbers_late_in_long_text_are_still_read() {
+        // Long enough to spend the class-call budget early on; every number must still be read.
+        let text = "On May 5, the 1,200 guests paid 18.5% more, about $40 each. ".repeat(120);
+        let out = norm(&text);
+        assert!(
+            !out.chars().any(|c| c.is_ascii_digit()),
+            "digits left in {:?}",
+            &out[out.len() - 300..]
+        );
+        assert!(out.ends_with("one thousand two hundred guests paid eighteen point five percent more, about forty dollars each."));
+    }
+
+    #[test]
     fn titles() {
         assert_eq!(
             norm("Mr. Smith met Dr. Jones."),

@@ -29,6 +29,8 @@ const MAX_CLASS_CHUNKS: usize = 8;
 const MAX_WORD_CHARS: usize = 48;
 /// Class-function calls allowed per text; beyond, only whitelist, words and punctuation.
 const CLASS_CALL_BUDGET: usize = 12_000;
+/// Longest chunk read by the fallback once the call budget is spent.
+const FALLBACK_MAX_CHARS: usize = 32;
 /// Longest punctuation token tried that does not reach the end of its run.
 const MAX_PUNCT_CHARS: usize = 8;
 
@@ -247,6 +249,10 @@ fn class_candidates(cx: &mut Ctx, i: usize) -> Vec<(usize, i64, Option<String>)>
     let mut out = Vec::new();
     let mut flags = classes::Flags::default();
     let mut class_calls = 0;
+    // Once the budget is spent, a chunk that starts here and holds a digit still gets one class
+    // reading of its whole length (without trailing punctuation), so that numbers late in a
+    // long text are read, never left as digits the tokenizer would drop.
+    let mut fallback = cx.budget == 0 && (i == 0 || space[i - 1]);
     let mut j = i;
     while j < n && !space[j] {
         if j - i >= far {
@@ -277,6 +283,15 @@ fn class_candidates(cx: &mut Ctx, i: usize) -> Vec<(usize, i64, Option<String>)>
                 best = Some((c, Some(r)));
             }
             class_calls += 1;
+        } else if best.is_none() && fallback && flags.digit && len <= FALLBACK_MAX_CHARS {
+            let end = cx.chunk_end[j];
+            if cx.pre_punct[end] - cx.pre_punct[j] == (end - j) as u32 {
+                fallback = false;
+                let mut unmetered = usize::MAX;
+                if let Some((c, r)) = classes::classify(span, flags, &mut unmetered) {
+                    best = Some((c, Some(r)));
+                }
+            }
         }
         let chunk_end = j == n || space[j];
         if best.is_none() && (chunk_end || len <= MAX_WORD_CHARS) {

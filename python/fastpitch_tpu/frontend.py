@@ -12,6 +12,9 @@ Flavors: ``dle_chars``, ``dle_arpabet`` (DeepLearningExamples FastPitch ``TextPr
 Every method releases the GIL.
 """
 
+# numpy is loaded here, at import, rather than by the first encode() (which returns arrays).
+import numpy  # noqa: F401
+
 from fastpitch_tpu._textfront import FLAVORS, MAX_INPUT_BYTES, TextFrontend, split_sentences
 
 __all__ = ["FLAVORS", "MAX_INPUT_BYTES", "TextFrontend", "split_sentences"]

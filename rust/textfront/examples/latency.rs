@@ -4,7 +4,8 @@
 //! (default `../shared/goldens/corpora/ljspeech.txt` beside the checkout). DLE flavors time
 //! `encode(text, normalize=true)`: cleaning or text normalization, then G2P and tokens.
 //! Then the slowest of a set of adversarial 100 kB inputs per flavor (digit runs, punctuation
-//! runs, one huge token, braces, CJK, emoji, control characters, a long paragraph).
+//! runs, punctuation mixed with symbols, one huge token, braces, CJK, emoji, control characters,
+//! a long paragraph).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -31,6 +32,14 @@ fn adversarial(size: usize) -> Vec<(&'static str, String)> {
         ("emoji", fill("\u{1f389}")),
         ("controls", fill("\u{0}\u{7}\r\u{b}")),
         ("combining", fill("e\u{301}")),
+        (
+            "dash runs with stars",
+            fill(&format!(
+                "Text 555.867.5309.\nTx eheten{}",
+                "-----*".repeat(100)
+            )),
+        ),
+        ("percent dashes", fill("%-")),
         (
             "paragraph",
             fill("On March 3rd, 1999 Dr. Smith paid $1,234.56 for 12 GB. "),

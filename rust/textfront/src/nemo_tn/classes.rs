@@ -99,7 +99,7 @@ pub(crate) fn classify(span: &str, flags: Flags, budget: &mut usize) -> Option<(
         }
     }
     // "www." addresses carry a large negative weight in NeMo: they beat every other class.
-    let www = span.starts_with("www.") || span.contains("://www.");
+    let www = span.starts_with("www.") || (span.contains(':') && span.contains("://www."));
     if www {
         *budget = budget.saturating_sub(1);
         if let Some((extra, r)) = try_electronic(span) {

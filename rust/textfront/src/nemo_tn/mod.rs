@@ -38,7 +38,10 @@ impl Normalizer {
                 joined.push(' ');
             }
             match tok {
-                Token::Class(s) => joined.push_str(&s.replace('\u{a0}', " ")),
+                Token::Class(s) if s.contains('\u{a0}') => {
+                    joined.push_str(&s.replace('\u{a0}', " "))
+                }
+                Token::Class(s) => joined.push_str(s),
                 Token::Punct(s) => joined.push_str(s),
             }
         }
@@ -51,6 +54,9 @@ impl Normalizer {
 
 /// Spaces around square brackets, runs of spaces collapsed.
 fn pre_process(text: &str) -> String {
+    if !text.contains(['\0', '[', ']']) {
+        return post::collapse_spaces(text, 1);
+    }
     let mut s = String::with_capacity(text.len() + 8);
     for c in text.chars() {
         if c == '\0' {

@@ -265,6 +265,19 @@ pub(crate) fn moses_detokenize(s: &str) -> String {
 
 /// Replaces runs of at least `min` spaces (' ') by one space.
 pub(crate) fn collapse_spaces(s: &str, min: usize) -> String {
+    if min <= 2 {
+        // A run shorter than `min` (at most one space) is kept as is: every run of spaces
+        // becomes one space.
+        let mut out = String::with_capacity(s.len());
+        let mut rest = s;
+        while let Some(p) = rest.find("  ") {
+            let run_end = rest[p..].find(|c| c != ' ').map_or(rest.len(), |q| p + q);
+            out.push_str(&rest[..=p]);
+            rest = &rest[run_end..];
+        }
+        out.push_str(rest);
+        return out;
+    }
     let mut out = String::with_capacity(s.len());
     let mut run = 0;
     for c in s.chars() {
@@ -302,13 +315,42 @@ pub(crate) fn post_process_punct(input: &str, normalized: &str) -> String {
         input
     };
     let inp: Vec<char> = input.chars().collect();
-    let mut out: Vec<String> = normalized.chars().map(String::from).collect();
-    let is = |e: &String, c: char| {
-        let mut it = e.chars();
-        it.next() == Some(c) && it.next().is_none()
+    // Every char of `normalized` as an editable piece: the char (None once cleared) followed
+    // by a number of added spaces.
+    #[derive(Clone, Copy)]
+    struct Piece {
+        ch: Option<char>,
+        spaces: u32,
+    }
+    impl Piece {
+        fn clear(&mut self) {
+            self.ch = None;
+            self.spaces = 0;
+        }
+        fn push_space(&mut self) {
+            self.spaces += 1;
+        }
+    }
+    let mut out: Vec<Piece> = normalized
+        .chars()
+        .map(|c| Piece {
+            ch: Some(c),
+            spaces: 0,
+        })
+        .collect();
+    // Whether the piece is exactly the one-char string `c`.
+    let is = |e: &Piece, c: char| match e.ch {
+        Some(x) => x == c && e.spaces == 0,
+        None => c == ' ' && e.spaces == 1,
     };
+    let mut present = [false; 128];
+    for &c in &inp {
+        if c.is_ascii() {
+            present[c as usize] = true;
+        }
+    }
     for punct in ASCII_PUNCT.chars() {
-        if !inp.contains(&punct) {
+        if !present[punct as usize] {
             continue;
         }
         let count_in = inp.iter().filter(|&&c| c == punct).count();
@@ -333,26 +375,34 @@ pub(crate) fn post_process_punct(input: &str, normalized: &str) -> String {
                 continue;
             }
             if idx_in > 0 && idx_out > 0 {
-                let prev_space = out[idx_out - 1] == " ";
+                let prev_space = is(&out[idx_out - 1], ' ');
                 if prev_space && inp[idx_in - 1] != ' ' {
                     out[idx_out - 1].clear();
                 } else if !prev_space && inp[idx_in - 1] == ' ' {
-                    out[idx_out - 1].push(' ');
+                    out[idx_out - 1].push_space();
                 }
             }
             if idx_in + 1 < inp.len() && idx_out + 1 < out.len() {
-                let next_space = out[idx_out + 1] == " ";
+                let next_space = is(&out[idx_out + 1], ' ');
                 if next_space && inp[idx_in + 1] != ' ' {
                     out[idx_out + 1].clear();
                 } else if !next_space && inp[idx_in + 1] == ' ' {
-                    out[idx_out].push(' ');
+                    out[idx_out].push_space();
                 }
             }
             idx_out += 1;
             idx_in += 1;
         }
     }
-    let joined: String = out.concat();
+    let mut joined = String::with_capacity(normalized.len() + 8);
+    for e in &out {
+        if let Some(c) = e.ch {
+            joined.push(c);
+        }
+        for _ in 0..e.spaces {
+            joined.push(' ');
+        }
+    }
     collapse_spaces(&joined, 1)
 }
 

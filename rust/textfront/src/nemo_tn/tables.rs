@@ -17,6 +17,12 @@ pub(crate) struct Tables {
     pub whitelist: FxHashMap<String, String>,
     /// Longest whitelist key, in chars.
     pub whitelist_max_chars: usize,
+    /// Bit `first * 256 + last` set for the first and last bytes of every whitelist key: a
+    /// cheap test before hashing a span.
+    whitelist_ends: Vec<u64>,
+    /// Bit `min(len, 63) * 256 + second` set for the byte length and second byte of every
+    /// whitelist key (0 for a one-byte key).
+    whitelist_len2: Vec<u64>,
     /// Symbol read as a word when it is a whole token.
     pub symbols: FxHashMap<char, String>,
     /// State abbreviation ("TX" and "T.X") -> state name.
@@ -36,6 +42,11 @@ fn data_lines(text: &str) -> impl Iterator<Item = &str> {
         .filter(|l| !l.is_empty() && !l.starts_with("# "))
 }
 
+/// Bit index of a key's byte length (capped at 63) and second byte, for `whitelist_len2`.
+fn len_second(b: &[u8]) -> usize {
+    b.len().min(63) * 256 + b.get(1).copied().unwrap_or(0) as usize
+}
+
 fn in_ranges(ranges: &[(u32, u32)], c: char) -> bool {
     let c = c as u32;
     match ranges.binary_search_by(|&(lo, _)| lo.cmp(&c)) {
@@ -49,12 +60,20 @@ impl Tables {
     fn load() -> Tables {
         let mut whitelist = FxHashMap::default();
         let mut whitelist_max_chars = 0;
+        let mut whitelist_ends = vec![0u64; 256 * 256 / 64];
+        let mut whitelist_len2 = vec![0u64; 64 * 256 / 64];
         for line in data_lines(WHITELIST) {
             let mut cols = line.split('\t');
             let (Some(k), Some(v)) = (cols.next(), cols.next()) else {
                 continue;
             };
             whitelist_max_chars = whitelist_max_chars.max(k.chars().count());
+            if let (Some(&f), Some(&l)) = (k.as_bytes().first(), k.as_bytes().last()) {
+                let bit = f as usize * 256 + l as usize;
+                whitelist_ends[bit / 64] |= 1u64 << (bit % 64);
+                let bit = len_second(k.as_bytes());
+                whitelist_len2[bit / 64] |= 1u64 << (bit % 64);
+            }
             whitelist
                 .entry(k.to_string())
                 .or_insert_with(|| v.to_string());
@@ -117,12 +136,31 @@ impl Tables {
         Tables {
             whitelist,
             whitelist_max_chars,
+            whitelist_ends,
+            whitelist_len2,
             symbols,
             states,
             names,
             punct_ranges,
             currency_ranges,
         }
+    }
+
+    /// The whitelist reading of `span`, if it is a key.
+    pub fn whitelist_get(&self, span: &str) -> Option<&String> {
+        let b = span.as_bytes();
+        let (Some(&f), Some(&l)) = (b.first(), b.last()) else {
+            return self.whitelist.get(span);
+        };
+        let bit = f as usize * 256 + l as usize;
+        if self.whitelist_ends[bit / 64] & (1u64 << (bit % 64)) == 0 {
+            return None;
+        }
+        let bit = len_second(b);
+        if self.whitelist_len2[bit / 64] & (1u64 << (bit % 64)) == 0 {
+            return None;
+        }
+        self.whitelist.get(span)
     }
 
     /// Whether `c` is Unicode punctuation (general category P*).

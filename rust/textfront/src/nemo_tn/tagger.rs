@@ -6,6 +6,8 @@
 //! 2.1 and a plain word 100, so the fewest plain words win, then the fewest tokens. Two class
 //! tokens must be separated by white space or punctuation.
 
+use std::borrow::Cow;
+
 use super::classes;
 use super::tables::{tables, Tables};
 use super::words;
@@ -41,11 +43,11 @@ pub(crate) fn is_tn_space(c: char) -> bool {
 
 /// One token of the chosen cut.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Token {
-    /// A class token, verbalized.
-    Class(String),
+pub(crate) enum Token<'a> {
+    /// A class token, verbalized (a plain word borrows the text).
+    Class(Cow<'a, str>),
     /// A run of punctuation, kept as is.
-    Punct(String),
+    Punct(&'a str),
 }
 
 #[derive(Clone, Copy)]
@@ -64,7 +66,7 @@ const INF: i64 = i64::MAX / 4;
 const SCALE: i64 = 1 << 20;
 
 /// Chooses the cheapest cut of `text` and returns its tokens in order.
-pub(crate) fn tag(text: &str) -> Vec<Token> {
+pub(crate) fn tag(text: &str) -> Vec<Token<'_>> {
     let t = tables();
     let chars: Vec<char> = text.chars().collect();
     let n = chars.len();
@@ -89,11 +91,15 @@ pub(crate) fn tag(text: &str) -> Vec<Token> {
     let mut chunk_end = vec![n; n + 1];
     let mut pre_excl = vec![0u32; n + 1];
     let mut pre_punct = vec![0u32; n + 1];
+    let mut pre_junk = vec![0u32; n + 1];
     for k in 0..n {
         let c = chars[k];
         let excl = c.is_ascii_digit() || matches!(c, '$' | '€' | '₩' | '£' | '¥' | '#' | '%');
         pre_excl[k + 1] = pre_excl[k] + excl as u32;
         pre_punct[k + 1] = pre_punct[k] + punct[k] as u32;
+        // Punctuation, or a symbol that no class reads without letters or digits near it.
+        let junk = punct[k] || !(excl || space[k] || c == '@' || c.is_alphanumeric());
+        pre_junk[k + 1] = pre_junk[k] + junk as u32;
     }
     for k in (0..n).rev() {
         chunk_end[k] = if space[k] { k } else { chunk_end[k + 1] };
@@ -108,12 +114,14 @@ pub(crate) fn tag(text: &str) -> Vec<Token> {
         chunk_end: &chunk_end,
         pre_excl: &pre_excl,
         pre_punct: &pre_punct,
+        pre_junk: &pre_junk,
         budget: CLASS_CALL_BUDGET,
     };
     // cost[state][i]: state 0 = free, 1 = right after a class token.
     let mut cost = [vec![INF; n + 1], vec![INF; n + 1]];
     let mut back: [Vec<Option<Back>>; 2] = [vec![None; n + 1], vec![None; n + 1]];
-    let mut readings: Vec<Option<String>> = Vec::new();
+    let mut readings: Vec<Option<String>> = Vec::with_capacity(n / 2 + 4);
+    let mut cands = Vec::new();
     cost[0][0] = 0;
 
     for i in 0..n {
@@ -153,7 +161,8 @@ pub(crate) fn tag(text: &str) -> Vec<Token> {
                 continue;
             }
             words::set_long_prefix(here >= LONG_PREFIX_COST * SCALE);
-            for (j, add, reading) in class_candidates(&mut cx, i) {
+            class_candidates(&mut cx, i, &mut cands);
+            for (j, add, reading) in cands.drain(..) {
                 let idx = readings.len() as u32;
                 let c = here + add * SCALE;
                 if c < cost[1][j] {
@@ -174,7 +183,7 @@ pub(crate) fn tag(text: &str) -> Vec<Token> {
     let mut state = if cost[0][n] <= cost[1][n] { 0 } else { 1 };
     if cost[state][n] >= INF {
         // Unreachable in practice (every char can be a word); keep the text.
-        return vec![Token::Class(text.to_string())];
+        return vec![Token::Class(Cow::Borrowed(text))];
     }
     let mut out = Vec::new();
     let mut j = n;
@@ -183,12 +192,13 @@ pub(crate) fn tag(text: &str) -> Vec<Token> {
             break;
         };
         match bk.kind {
-            1 => out.push(Token::Punct(text[bytes[bk.from]..bytes[j]].to_string())),
+            1 => out.push(Token::Punct(&text[bytes[bk.from]..bytes[j]])),
             2 => {
                 let r = readings[bk.reading as usize].take();
-                out.push(Token::Class(
-                    r.unwrap_or_else(|| text[bytes[bk.from]..bytes[j]].to_string()),
-                ));
+                out.push(Token::Class(match r {
+                    Some(r) => Cow::Owned(r),
+                    None => Cow::Borrowed(&text[bytes[bk.from]..bytes[j]]),
+                }));
             }
             _ => {}
         }
@@ -232,29 +242,48 @@ struct Ctx<'a> {
     /// Prefix counts of chars excluded from plain words (digits, $, %, ...) and of punctuation.
     pre_excl: &'a [u32],
     pre_punct: &'a [u32],
+    /// Prefix counts of punctuation and of symbols without letters, digits, currency or '@'.
+    pre_junk: &'a [u32],
     /// Class-function calls left for this text (bounds the time on adversarial input).
     budget: usize,
 }
 
 /// Class tokens starting at `i`: (end, cost, reading), the cheapest reading per end.
-fn class_candidates(cx: &mut Ctx, i: usize) -> Vec<(usize, i64, Option<String>)> {
+fn class_candidates(cx: &mut Ctx, i: usize, out: &mut Vec<(usize, i64, Option<String>)>) {
+    out.clear();
     let (t, chars, space, punct) = (cx.t, cx.chars, cx.space, cx.punct);
     let n = chars.len();
     let wl_max = t.whitelist_max_chars.max(24);
-    if i > 0 && punct[i - 1] && cx.pre_punct[(i + 16).min(n)] - cx.pre_punct[i] >= 16 {
-        // Deep inside a long run of punctuation: only the run itself is worth reading.
-        return Vec::new();
+    if i > 0 && punct[i - 1] && punct[i] && cx.pre_junk[(i + 16).min(n)] - cx.pre_junk[i] >= 16 {
+        // Deep inside a long run of punctuation (possibly mixed with symbols such as '*'): only
+        // the run itself is worth reading.
+        return;
     }
     let far = MAX_CLASS_CHARS.max(wl_max).max(MAX_WORD_CHARS);
-    let mut out = Vec::new();
     let mut flags = classes::Flags::default();
     let mut class_calls = 0;
     // Once the budget is spent, a chunk that starts here and holds a digit still gets one class
     // reading of its whole length (without trailing punctuation), so that numbers late in a
     // long text are read, never left as digits the tokenizer would drop.
     let mut fallback = cx.budget == 0 && (i == 0 || space[i - 1]);
+    // Beyond this length a span of one chunk is only a whitelist form or a class token.
+    let wl_or_word = wl_max.max(MAX_WORD_CHARS);
     let mut j = i;
     while j < n && !space[j] {
+        if cx.budget == 0 && !fallback && j - i >= wl_or_word {
+            // No class call is left: only a plain word up to the end of the chunk remains.
+            let e = cx.chunk_end[j];
+            let excl = cx.pre_excl[e] > cx.pre_excl[i];
+            let has_punct = cx.pre_punct[e] > cx.pre_punct[i];
+            if let Some(c) = word_cost(excl, has_punct) {
+                out.push((e, c, None));
+            }
+            if e - i > far {
+                return;
+            }
+            j = e;
+            break;
+        }
         if j - i >= far {
             // Only a plain word can reach further: jump to the end of the chunk.
             let e = cx.chunk_end[j];
@@ -263,7 +292,7 @@ fn class_candidates(cx: &mut Ctx, i: usize) -> Vec<(usize, i64, Option<String>)>
             if let Some(c) = word_cost(excl, has_punct) {
                 out.push((e, c, None));
             }
-            return out;
+            return;
         }
         flags.see(chars[j]);
         j += 1;
@@ -338,7 +367,6 @@ fn class_candidates(cx: &mut Ctx, i: usize) -> Vec<(usize, i64, Option<String>)>
             break;
         }
     }
-    out
 }
 
 /// Cost of a plain word, if the span can be one.
@@ -362,16 +390,23 @@ pub(crate) fn whitelist(t: &Tables, span: &str) -> Option<String> {
             }
         }
     }
-    if let Some(v) = t.whitelist.get(span) {
+    if let Some(v) = t.whitelist_get(span) {
         return Some(v.clone());
     }
-    if let Some(r) = saint(t, span) {
-        return Some(r);
+    let b = span.as_bytes();
+    if matches!(b.first(), Some(b'S' | b's')) {
+        if let Some(r) = saint(t, span) {
+            return Some(r);
+        }
     }
     if let Some(r) = initials(span) {
         return Some(r);
     }
-    state_after_comma(t, span)
+    // The comma of "Dallas, TX" is among the last five bytes.
+    if b.iter().rev().take(5).any(|&c| c == b',') {
+        return state_after_comma(t, span);
+    }
+    None
 }
 
 /// "St. Name" -> "Saint Name".
@@ -426,14 +461,14 @@ fn state_after_comma(t: &Tables, span: &str) -> Option<String> {
             continue;
         }
         let (head, abbr) = span.split_at(span.len() - abbr_len);
-        let Some(name) = t.states.get(abbr) else {
-            continue;
-        };
         let head_core = head
             .strip_suffix(", ")
             .or_else(|| head.strip_suffix(','))
             .filter(|h| !h.is_empty() && !h.chars().any(is_tn_space));
-        if let Some(h) = head_core {
+        let Some(h) = head_core else {
+            continue;
+        };
+        if let Some(name) = t.states.get(abbr) {
             let sep = &head[h.len()..];
             return Some(format!("{h}{sep}{name}"));
         }
@@ -449,7 +484,7 @@ mod tests {
         tag(text)
             .into_iter()
             .map(|t| match t {
-                Token::Class(s) => s,
+                Token::Class(s) => s.into_owned(),
                 Token::Punct(s) => format!("<{s}>"),
             })
             .collect()

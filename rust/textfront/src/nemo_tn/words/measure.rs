@@ -43,6 +43,10 @@ fn cardinal_or_range(s: &str) -> Option<String> {
     if let Some(w) = graph_with_and(s) {
         return Some(w);
     }
+    if !s.contains(['-', 'x', '*']) {
+        // Every separator below holds one of these.
+        return None;
+    }
     for (sep, word) in [
         (" - ", "to"),
         ("-", "to"),

@@ -83,6 +83,20 @@ mod tests {
     }
 
     #[test]
+    fn multi_chunk_classes_late_in_long_text_are_still_read() {
+        // The sentence alone reads like NeMo (reference output); repeated 120 times the budget is
+        // spent early, and the last copy must still read money with magnitude, a telephone
+        // number over two chunks and an e-mail address.
+        let sentence = "On May 5, the 1,200 guests paid $4.2 billion; call (555) 010-2233 or mail info@example.org.";
+        let expected = "On may fifth, the one thousand two hundred guests paid four point two billion dollars; \
+                        call five five five, zero one zero, two two three three or mail info at example dot org.";
+        assert_eq!(norm(sentence), expected);
+        let long = norm(&format!("{sentence} ").repeat(120));
+        assert!(!long.chars().any(|c| c.is_ascii_digit() || c == '@'));
+        assert!(long.ends_with(&expected["On may fifth, ".len()..]));
+    }
+
+    #[test]
     fn numbers_late_in_long_text_are_still_read() {
         // Long enough to spend the class-call budget early on; every number must still be read.
         let text = "On May 5, the 1,200 guests paid 18.5% more, about $40 each. ".repeat(120);

@@ -31,6 +31,8 @@ const MAX_CLASS_CHUNKS: usize = 8;
 const MAX_WORD_CHARS: usize = 48;
 /// Class-function calls allowed per text; beyond, only whitelist, words and punctuation.
 const CLASS_CALL_BUDGET: usize = 12_000;
+/// Characters of text per multi-chunk fallback call allowed once the call budget is spent.
+const FALLBACK_CHARS_PER_CALL: usize = 8;
 /// Longest chunk read by the fallback once the call budget is spent.
 const FALLBACK_MAX_CHARS: usize = 32;
 /// Longest punctuation token tried that does not reach the end of its run.
@@ -116,6 +118,7 @@ pub(crate) fn tag(text: &str) -> Vec<Token<'_>> {
         pre_punct: &pre_punct,
         pre_junk: &pre_junk,
         budget: CLASS_CALL_BUDGET,
+        fallback_budget: n / FALLBACK_CHARS_PER_CALL,
     };
     // cost[state][i]: state 0 = free, 1 = right after a class token.
     let mut cost = [vec![INF; n + 1], vec![INF; n + 1]];
@@ -246,6 +249,8 @@ struct Ctx<'a> {
     pre_junk: &'a [u32],
     /// Class-function calls left for this text (bounds the time on adversarial input).
     budget: usize,
+    /// Multi-chunk class calls left for the fallback once `budget` is spent.
+    fallback_budget: usize,
 }
 
 /// Class tokens starting at `i`: (end, cost, reading), the cheapest reading per end.
@@ -312,7 +317,11 @@ fn class_candidates(cx: &mut Ctx, i: usize, out: &mut Vec<(usize, i64, Option<St
                 best = Some((c, Some(r)));
             }
             class_calls += 1;
-        } else if best.is_none() && fallback && flags.digit && len <= FALLBACK_MAX_CHARS {
+        } else if best.is_none()
+            && fallback
+            && (flags.digit || flags.symbol)
+            && len <= FALLBACK_MAX_CHARS
+        {
             let end = cx.chunk_end[j];
             if cx.pre_punct[end] - cx.pre_punct[j] == (end - j) as u32 {
                 fallback = false;
@@ -335,10 +344,15 @@ fn class_candidates(cx: &mut Ctx, i: usize, out: &mut Vec<(usize, i64, Option<St
         }
     }
     // Spans over several chunks (class tokens containing white space).
+    // Past the budget, a chunk start holding a digit still tries up to two more whole chunks
+    // (e.g. "$4.2 billion", "(555) 010-2233"), once per chunk count.
+    let fallback_multi =
+        cx.budget == 0 && (i == 0 || space[i - 1]) && flags.digit && j - i <= FALLBACK_MAX_CHARS;
     let mut chunks = 1;
     let mut k = j;
     while k < n && space[k] && chunks < MAX_CLASS_CHUNKS && k - i < MAX_CLASS_CHARS {
         chunks += 1;
+        let mut fallback_here = fallback_multi && chunks <= 3;
         while k < n && space[k] {
             k += 1;
         }
@@ -360,6 +374,16 @@ fn class_candidates(cx: &mut Ctx, i: usize, out: &mut Vec<(usize, i64, Option<St
                 class_calls += 1;
                 if let Some((c, r)) = classes::classify(span, flags, &mut cx.budget) {
                     out.push((k, c, Some(r)));
+                }
+            } else if fallback_here && cx.fallback_budget > 0 {
+                let end = cx.chunk_end[k];
+                if cx.pre_punct[end] - cx.pre_punct[k] == (end - k) as u32 {
+                    fallback_here = false;
+                    cx.fallback_budget -= 1;
+                    let mut unmetered = usize::MAX;
+                    if let Some((c, r)) = classes::classify(span, flags, &mut unmetered) {
+                        out.push((k, c, Some(r)));
+                    }
                 }
             }
         }

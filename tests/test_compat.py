@@ -87,3 +87,18 @@ def test_nemo_normalizer_refuses_settings_it_does_not_reproduce() -> None:
     norm = nemo.Normalizer()
     with pytest.raises(ValueError, match="punct_pre_process"):
         norm.normalize("Hello.", punct_pre_process=False)
+
+
+def test_nemo_parse_returns_token_tensor_like_fastpitch() -> None:
+    torch = pytest.importorskip("torch")
+    text = "Mr. Smith paid $5 on Jan. 3rd."
+    tokens = nemo.parse(text)
+    assert isinstance(tokens, torch.Tensor) and tokens.dtype == torch.int64
+    assert tokens.shape[0] == 1
+    tok = nemo.EnglishPhonemesTokenizer()
+    expected = tok.encode(nemo.Normalizer().normalize(text, punct_pre_process=True, punct_post_process=True))
+    assert tokens[0].tolist() == expected
+    assert nemo.parse("mister Smith.", normalize=False)[0].tolist() == tok.encode("mister Smith.")
+    assert nemo.parse(text, flavor="nemo_ipa")[0].tolist() == nemo.IPATokenizer().encode(
+        "mister Smith paid five dollars on january third."
+    )

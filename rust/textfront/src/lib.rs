@@ -11,6 +11,7 @@ pub mod error;
 pub mod frontend;
 pub mod nemo;
 pub mod nemo_tn;
+mod numwords;
 mod pyunicode;
 pub mod sentences;
 

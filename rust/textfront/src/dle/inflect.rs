@@ -5,40 +5,11 @@
 //! inflect only knows scales up to "decillion" and raises for 10^36 and above; the reference
 //! then fails on the whole input. We read such numbers digit by digit instead.
 
+use crate::numwords::{DIGITS as DIGIT_WORDS, SCALES, TEENS, TENS};
+
+/// Units as inflect writes them inside a number (no word for 0).
 const UNITS: [&str; 10] = [
     "", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
-];
-const TEENS: [&str; 10] = [
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-];
-const TENS: [&str; 10] = [
-    "", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
-];
-const SCALES: [&str; 12] = [
-    "",
-    "thousand",
-    "million",
-    "billion",
-    "trillion",
-    "quadrillion",
-    "quintillion",
-    "sextillion",
-    "septillion",
-    "octillion",
-    "nonillion",
-    "decillion",
-];
-const DIGIT_WORDS: [&str; 10] = [
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
 ];
 
 /// inflect spells numbers below this bound; it raises for larger ones.

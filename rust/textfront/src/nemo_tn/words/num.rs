@@ -1,33 +1,7 @@
 //! Number wording: cardinals, ordinals, decimals, fractions, years, digit strings.
 
-const ONES: [&str; 10] = [
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
-];
-const TEENS: [&str; 10] = [
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-];
-const TENS: [&str; 10] = [
-    "", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
-];
-const SCALES: [&str; 8] = [
-    "",
-    "thousand",
-    "million",
-    "billion",
-    "trillion",
-    "quadrillion",
-    "quintillion",
-    "sextillion",
-];
+use crate::numwords::{DIGITS as ONES, SCALES, TEENS, TENS};
+
 /// Quantity words accepted after a number (NeMo `number/thousand.tsv`).
 pub(crate) const QUANTITIES: [&str; 22] = [
     "thousand",

@@ -23,24 +23,10 @@ struct Tables {
     cues: Vec<String>,
 }
 
-/// Parses our TSV format ("# " comments, TAB-separated, one column means "read as is").
-fn parse(text: &str) -> Vec<(String, String)> {
-    text.split('\n')
-        .map(|l| l.trim_end_matches('\r'))
-        .filter(|l| !l.is_empty() && !l.starts_with("# "))
-        .map(|l| {
-            let mut it = l.split('\t');
-            let a = it.next().unwrap_or("").to_string();
-            let b = it.next().map(str::to_string).unwrap_or_else(|| a.clone());
-            (a, b)
-        })
-        .collect()
-}
-
 fn tables() -> &'static Tables {
     static CELL: OnceLock<Tables> = OnceLock::new();
     CELL.get_or_init(|| {
-        let data = |s: &str| parse(s);
+        let data = super::tables::parse;
         Tables {
             symbols: data(include_str!(
                 "../../../data/nemo_tn/words_electronic_symbol.tsv"

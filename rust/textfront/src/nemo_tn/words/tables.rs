@@ -3,12 +3,13 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-/// Parses our TSV format: `#` lines are comments, columns are tab separated, a missing second
+/// Parses our TSV format: lines that are `#` or start with `# ` are comments (so `#` itself can
+/// be a key, as in the electronic symbol table), columns are tab separated, a missing second
 /// column means "same as the first".
-fn parse(text: &str) -> Vec<(String, String)> {
+pub(super) fn parse(text: &str) -> Vec<(String, String)> {
     text.split('\n')
         .map(|l| l.trim_end_matches('\r'))
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter(|l| !l.is_empty() && *l != "#" && !l.starts_with("# "))
         .map(|l| {
             let mut it = l.split('\t');
             let a = it.next().unwrap_or("").to_string();

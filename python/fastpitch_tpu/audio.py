@@ -1,4 +1,5 @@
-"""Mel-spectrogram analysis used by FastPitch and HiFi-GAN (the HiFi-GAN recipe).
+"""Audio: the :class:`Audio` result type (samples + sample rate, WAV output) and the
+mel-spectrogram analysis used by FastPitch and HiFi-GAN (the HiFi-GAN recipe).
 
 :func:`mel_spectrogram` = reflect-pad by ``(n_fft - hop) / 2`` on each side, STFT without centring
 (periodic Hann window), magnitude, 80-band mel filter bank with Slaney's mel scale and area
@@ -11,7 +12,12 @@ signal of ``n * 256`` samples gives ``n`` frames, which is what the vocoder turn
 from __future__ import annotations
 
 import functools
+import io
 import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -19,7 +25,68 @@ import torch.nn.functional as F
 from numpy.typing import NDArray
 from torch import Tensor
 
-__all__ = ["LOG_CLAMP", "mel_filter_bank", "mel_spectrogram"]
+__all__ = ["LOG_CLAMP", "Audio", "mel_filter_bank", "mel_spectrogram"]
+
+
+@dataclass(frozen=True)
+class Audio:
+    """Mono audio: float32 ``samples`` in ``[-1, 1]`` and their ``sample_rate`` in Hz."""
+
+    samples: NDArray[np.float32]
+    sample_rate: int
+
+    def __post_init__(self) -> None:
+        if self.samples.ndim != 1:
+            raise ValueError(f"Audio holds mono samples, got shape {self.samples.shape}")
+        if self.sample_rate <= 0:
+            raise ValueError(f"sample_rate must be positive, got {self.sample_rate}")
+
+    def __len__(self) -> int:
+        return int(self.samples.shape[0])
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds."""
+        return len(self) / self.sample_rate
+
+    def to_int16(self) -> NDArray[np.int16]:
+        """16-bit PCM samples (clipped to the int16 range)."""
+        scaled = np.clip(self.samples, -1.0, 1.0) * 32767.0
+        return np.round(scaled).astype(np.int16)
+
+    def to_wav_bytes(self) -> bytes:
+        """The audio as a 16-bit PCM WAV file, in memory."""
+        import soundfile
+
+        buf = io.BytesIO()
+        soundfile.write(buf, self.to_int16(), self.sample_rate, format="WAV", subtype="PCM_16")
+        return buf.getvalue()
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write a 16-bit PCM WAV file (or FLAC / OGG, by the file's extension)."""
+        import soundfile
+
+        p = Path(path)
+        subtype = "PCM_16" if p.suffix.lower() in (".wav", ".flac", "") else None
+        soundfile.write(str(p), self.to_int16() if subtype else self.samples, self.sample_rate,
+                        subtype=subtype)
+        return p
+
+    @classmethod
+    def concatenate(cls, parts: Sequence[Audio], pause: float = 0.0) -> Audio:
+        """Join ``parts`` (same sample rate) with ``pause`` seconds of silence between them."""
+        if not parts:
+            raise ValueError("nothing to concatenate")
+        rate = parts[0].sample_rate
+        if any(p.sample_rate != rate for p in parts):
+            raise ValueError("cannot join audio of different sample rates")
+        gap = np.zeros(int(round(pause * rate)), dtype=np.float32)
+        pieces: list[NDArray[np.float32]] = []
+        for i, part in enumerate(parts):
+            if i and gap.size:
+                pieces.append(gap)
+            pieces.append(part.samples)
+        return cls(np.concatenate(pieces).astype(np.float32, copy=False), rate)
 
 LOG_CLAMP = 1e-5
 """Magnitudes below this are clamped before the log: ``log(1e-5) ~= -11.51`` is silence."""

@@ -376,12 +376,14 @@ class FastPitch(nn.Module):
         pitch_shift: float | Tensor = 0.0,
         pitch_scale: float | Tensor = 1.0,
         pitch_transform: PitchTransform | None = None,
+        pitch_stats: tuple[float, float] | None = None,
     ) -> TokenFeatures:
         """Stage 1: ``ids`` ``[batch, tokens]`` (padded with ``padding_idx``) → token features.
 
         ``pitch`` / ``energy`` ``[batch, tokens]`` replace the predictions. Predicted pitch is
         changed as ``pitch * pitch_scale + pitch_shift / std`` (a shift in Hz; the scale widens
         the pitch range around the speaker's mean), then by ``pitch_transform`` if given.
+        ``pitch_stats`` overrides :attr:`pitch_stats` (traced graphs pass constants).
         """
         cfg = self.config
         mask = (ids != cfg.padding_idx)[..., None]
@@ -395,7 +397,7 @@ class FastPitch(nn.Module):
             scaled = not (isinstance(pitch_scale, float) and pitch_scale == 1.0)
             shifted = not (isinstance(pitch_shift, float) and pitch_shift == 0.0)
             if scaled or shifted or pitch_transform is not None:
-                mean, std = self.pitch_stats
+                mean, std = self.pitch_stats if pitch_stats is None else pitch_stats
                 if scaled:
                     pitch = pitch * pitch_scale
                 if shifted:

@@ -66,14 +66,15 @@ class ConditionalLayerNorm(nn.Module):
             self.bias = nn.Parameter(torch.zeros(dim))
 
     def forward(self, x: Tensor, cond: Tensor | None = None) -> Tensor:
+        # The casts keep reduced-precision inputs in their dtype on every backend.
         if not self.conditional:
-            return F.layer_norm(x, (self.dim,), self.weight, self.bias)
+            return F.layer_norm(x, (self.dim,), self.weight, self.bias).to(x.dtype)
         if cond is None:
             raise ValueError("this layer norm is speaker-conditioned: a speaker is required")
         y = F.layer_norm(x, (self.dim,))
         scale: Tensor = self.cond_weight(cond)
         shift: Tensor = self.cond_bias(cond)
-        return y * scale + shift
+        return (y * scale + shift).to(x.dtype)
 
 
 class ConditionalInput(nn.Module):
@@ -130,7 +131,7 @@ class SelfAttention(nn.Module):
         # an all-padding row finite.
         key_ok = mask.squeeze(-1)[:, None, None, :]
         scores = scores.masked_fill(~key_ok, torch.finfo(scores.dtype).min)
-        probs = self.dropatt(torch.softmax(scores, dim=-1))
+        probs = self.dropatt(torch.softmax(scores, dim=-1).to(v.dtype))
         out = torch.matmul(probs, v).transpose(1, 2).reshape(b, t, self.n_head * self.d_head)
         out = self.drop(self.o_net(out))
         residual: Tensor = x + out

@@ -1,0 +1,76 @@
+"""Execution backends for the static-shape engine; each runs our one model definition.
+
+=================  ==========================================================================
+``torch``          eager PyTorch (CUDA or CPU): the reference path, no compilation
+``torch_compile``  ``torch.compile`` per bucket (CUDA graphs on a GPU)
+``jax``            torchax + ``jax.jit`` per bucket (GPU, TPU or CPU)
+``torch_xla``      PyTorch/XLA per bucket (TPU; CPU with ``PJRT_DEVICE=CPU``)
+=================  ==========================================================================
+
+``"auto"`` picks, in order: ``torch_xla`` on a TPU, ``jax`` on a TPU or GPU it can see,
+``torch_compile`` on a CUDA GPU, else ``torch`` (eager) on the CPU.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+import torch
+
+from fastpitch_tpu.backends.base import DTYPES, Backend
+from fastpitch_tpu.models.stages import DecodeStage, EncodeStage
+
+__all__ = ["BACKENDS", "DTYPES", "Backend", "auto_backend", "create_backend"]
+
+BACKENDS = ("torch", "torch_compile", "jax", "torch_xla")
+
+
+def _has(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def auto_backend() -> str:
+    """The best backend available here (see the module documentation)."""
+    if _has("torch_xla") and os.environ.get("PJRT_DEVICE", "").upper() == "TPU":
+        return "torch_xla"
+    if _has("jax") and _has("torchax"):
+        try:
+            import jax
+
+            if any(d.platform in ("tpu", "gpu") for d in jax.devices()):
+                return "jax"
+        except RuntimeError:
+            pass
+    if torch.cuda.is_available():
+        return "torch_compile"
+    return "torch"
+
+
+def create_backend(name: str, encode: EncodeStage, decode: DecodeStage, *, dtype: str,
+                   device: str | None = None, cache_dir: str | None = None) -> Backend:
+    """Instantiate backend ``name`` (or ``"auto"``) over the two stages."""
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got {dtype!r}")
+    if name == "auto":
+        name = auto_backend()
+    torch_dtype = DTYPES[dtype]
+    if name == "torch":
+        from fastpitch_tpu.backends.torch_backend import TorchBackend
+
+        return TorchBackend(encode, decode, dtype=torch_dtype, device=device, cache_dir=cache_dir)
+    if name == "torch_compile":
+        from fastpitch_tpu.backends.torch_backend import TorchCompileBackend
+
+        return TorchCompileBackend(encode, decode, dtype=torch_dtype, device=device,
+                                   cache_dir=cache_dir)
+    if name == "jax":
+        from fastpitch_tpu.backends.jax_backend import JaxBackend
+
+        return JaxBackend(encode, decode, dtype=torch_dtype, device=device, cache_dir=cache_dir)
+    if name == "torch_xla":
+        from fastpitch_tpu.backends.torch_xla_backend import TorchXlaBackend
+
+        return TorchXlaBackend(encode, decode, dtype=torch_dtype, device=device,
+                               cache_dir=cache_dir)
+    raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)} or 'auto'")

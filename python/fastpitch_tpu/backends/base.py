@@ -1,0 +1,53 @@
+"""The interface every backend implements: run the two stages (:mod:`fastpitch_tpu.models.stages`)
+on numpy inputs of bucketed shapes.
+
+The engine only ever calls :meth:`Backend.encode` and :meth:`Backend.decode`. Encoder states stay
+on the device between the two calls (an opaque handle); only durations and audio cross to the host.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+
+from fastpitch_tpu.models.stages import DecodeStage, EncodeStage
+
+__all__ = ["DTYPES", "Backend"]
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+class Backend(abc.ABC):
+    """Runs the encode and decode stages with static shapes on one device."""
+
+    name: str = "?"
+
+    def __init__(self, encode: EncodeStage, decode: DecodeStage, *, dtype: torch.dtype,
+                 device: str | None = None, cache_dir: str | None = None) -> None:
+        self.dtype = dtype
+        self.device_name = device
+        self.cache_dir = cache_dir
+
+    @abc.abstractmethod
+    def encode(self, ids: NDArray[np.int64], speaker: NDArray[np.int64],
+               pitch_shift: NDArray[np.float32],
+               pitch_scale: NDArray[np.float32]) -> tuple[Any, NDArray[np.float32]]:
+        """Returns ``(hidden handle, durations [b, t] on the host)``."""
+
+    @abc.abstractmethod
+    def decode(self, hidden: Any, frames_per_token: NDArray[np.int64],
+               speaker: NDArray[np.int64], n_frames: int) -> NDArray[np.float32]:
+        """Returns audio ``[b, n_frames * hop]`` on the host."""
+
+    def compile_count(self) -> int:
+        """Graphs compiled so far by this backend (0 for eager execution)."""
+        return 0
+
+    @property
+    def device(self) -> str:
+        """Where the graphs run, in words."""
+        return self.device_name or "cpu"

@@ -1,0 +1,111 @@
+"""JAX backend: our PyTorch stages traced to JAX by ``torchax`` and compiled with ``jax.jit``,
+one executable per bucket shape, on JAX's default device (GPU, TPU or CPU).
+
+The weights are converted once to JAX arrays on the device; the encoder states stay there between
+the two stages. Compiled executables go to JAX's persistent compilation cache (``cache_dir``).
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import sys
+import types
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+
+from fastpitch_tpu.backends.base import Backend
+from fastpitch_tpu.models.stages import DecodeStage, EncodeStage
+
+__all__ = ["JaxBackend"]
+
+_CACHE_SET = False
+
+
+def _jax_modules() -> tuple[Any, Any]:
+    if importlib.util.find_spec("flax") is None and "flax" not in sys.modules:
+        # torchax's __init__ imports flax only for its checkpoint helpers, which are not used
+        # here: stand in empty modules rather than require flax and its dependencies.
+        for name in ("flax", "flax.training", "flax.training.checkpoints"):
+            sys.modules[name] = types.ModuleType(name)
+        sys.modules["flax"].training = sys.modules["flax.training"]  # type: ignore[attr-defined]
+        sys.modules["flax.training"].checkpoints = (  # type: ignore[attr-defined]
+            sys.modules["flax.training.checkpoints"])
+    try:
+        import jax
+        import torchax
+    except ImportError as e:
+        raise ImportError(
+            "the jax backend needs jax and torchax: pip install 'fastpitch-tpu[jax]'"
+        ) from e
+    return jax, torchax
+
+
+class JaxBackend(Backend):
+    name = "jax"
+
+    def __init__(self, encode: EncodeStage, decode: DecodeStage, *, dtype: torch.dtype,
+                 device: str | None = None, cache_dir: str | None = None) -> None:
+        super().__init__(encode, decode, dtype=dtype, device=device, cache_dir=cache_dir)
+        jax, torchax = _jax_modules()
+        self._jax = jax
+        global _CACHE_SET
+        if cache_dir and not _CACHE_SET:
+            jax.config.update("jax_compilation_cache_dir", cache_dir)
+            jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+            _CACHE_SET = True
+        if device is None:
+            self._device = jax.devices()[0]
+        else:
+            platform, _, index = device.partition(":")
+            self._device = jax.devices(platform)[int(index or 0)]
+        self.device_name = f"{self._device.platform}:{self._device.id}"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            enc_states, self._enc_fn = torchax.extract_jax(copy.deepcopy(encode).to(dtype).eval())
+            dec_states, self._dec_fn = torchax.extract_jax(copy.deepcopy(decode).to(dtype).eval())
+        self._enc_states = jax.device_put(enc_states, self._device)
+        self._dec_states = jax.device_put(dec_states, self._device)
+        self._enc_jit = jax.jit(self._call_encode)
+        self._dec_jits: dict[int, Callable[..., Any]] = {}
+
+    def _call_encode(self, states: Any, ids: Any, speaker: Any, shift: Any, scale: Any) -> Any:
+        return self._enc_fn(states, (ids, speaker, shift, scale))
+
+    def _put(self, a: NDArray[Any]) -> Any:
+        if a.dtype == np.int64:
+            a = a.astype(np.int32)
+        return self._jax.device_put(a, self._device)
+
+    def encode(self, ids: NDArray[np.int64], speaker: NDArray[np.int64],
+               pitch_shift: NDArray[np.float32],
+               pitch_scale: NDArray[np.float32]) -> tuple[Any, NDArray[np.float32]]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            hidden, durations = self._enc_jit(self._enc_states, self._put(ids), self._put(speaker),
+                                              self._put(pitch_shift), self._put(pitch_scale))
+        return hidden, np.asarray(durations, dtype=np.float32)
+
+    def decode(self, hidden: Any, frames_per_token: NDArray[np.int64],
+               speaker: NDArray[np.int64], n_frames: int) -> NDArray[np.float32]:
+        fn = self._dec_jits.get(n_frames)
+        if fn is None:
+            dec_fn = self._dec_fn
+
+            def run(states: Any, h: Any, reps: Any, spk: Any) -> Any:
+                return dec_fn(states, (h, reps, spk, n_frames))
+
+            fn = self._dec_jits[n_frames] = self._jax.jit(run)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            audio = fn(self._dec_states, hidden, self._put(frames_per_token), self._put(speaker))
+        return np.asarray(audio, dtype=np.float32)
+
+    def compile_count(self) -> int:
+        jits = [self._enc_jit, *self._dec_jits.values()]
+        return sum(int(getattr(f, "_cache_size")()) for f in jits)

@@ -1,0 +1,93 @@
+"""PyTorch backend: eager (the reference path) or ``torch.compile`` of each bucket's graph (with
+CUDA graphs on a GPU). CUDA when available, else CPU."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from torch import Tensor
+
+from fastpitch_tpu.backends.base import Backend
+from fastpitch_tpu.models.stages import DecodeStage, EncodeStage
+
+__all__ = ["TorchBackend", "TorchCompileBackend"]
+
+
+class TorchBackend(Backend):
+    """Eager PyTorch: no compilation, any shape."""
+
+    name = "torch"
+
+    def __init__(self, encode: EncodeStage, decode: DecodeStage, *, dtype: torch.dtype,
+                 device: str | None = None, cache_dir: str | None = None) -> None:
+        super().__init__(encode, decode, dtype=dtype, device=device, cache_dir=cache_dir)
+        if device is None:
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.torch_device = torch.device(device)
+        self.device_name = str(self.torch_device)
+        # Copies: the caller's modules keep their dtype and device.
+        self._encode = copy.deepcopy(encode).to(self.torch_device, dtype).eval()
+        self._decode = copy.deepcopy(decode).to(self.torch_device, dtype).eval()
+
+    def _t(self, a: NDArray[Any]) -> Tensor:
+        return torch.from_numpy(np.ascontiguousarray(a)).to(self.torch_device)
+
+    def _run_encode(self, *args: Any) -> tuple[Tensor, Tensor]:
+        out: tuple[Tensor, Tensor] = self._encode(*args)
+        return out
+
+    def _run_decode(self, *args: Any) -> Tensor:
+        out: Tensor = self._decode(*args)
+        return out
+
+    @torch.inference_mode()
+    def encode(self, ids: NDArray[np.int64], speaker: NDArray[np.int64],
+               pitch_shift: NDArray[np.float32],
+               pitch_scale: NDArray[np.float32]) -> tuple[Any, NDArray[np.float32]]:
+        hidden, durations = self._run_encode(self._t(ids), self._t(speaker),
+                                             self._t(pitch_shift), self._t(pitch_scale))
+        return hidden, durations.float().cpu().numpy()
+
+    @torch.inference_mode()
+    def decode(self, hidden: Any, frames_per_token: NDArray[np.int64],
+               speaker: NDArray[np.int64], n_frames: int) -> NDArray[np.float32]:
+        audio = self._run_decode(hidden, self._t(frames_per_token), self._t(speaker), n_frames)
+        return audio.float().cpu().numpy()
+
+
+class TorchCompileBackend(TorchBackend):
+    """``torch.compile`` with static shapes: one graph per bucket (CUDA graphs on a GPU)."""
+
+    name = "torch_compile"
+
+    def __init__(self, encode: EncodeStage, decode: DecodeStage, *, dtype: torch.dtype,
+                 device: str | None = None, cache_dir: str | None = None) -> None:
+        super().__init__(encode, decode, dtype=dtype, device=device, cache_dir=cache_dir)
+        if cache_dir:
+            import os
+
+            os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", cache_dir)
+        mode = "reduce-overhead" if self.torch_device.type == "cuda" else None
+        self._compiled_encode = torch.compile(self._encode, dynamic=False, mode=mode)
+        self._compiled_decode = torch.compile(self._decode, dynamic=False, mode=mode)
+        self._shapes: set[tuple[Any, ...]] = set()
+
+    def _run_encode(self, *args: Any) -> tuple[Tensor, Tensor]:
+        self._shapes.add(("encode", tuple(args[0].shape)))
+        hidden, durations = self._compiled_encode(*args)
+        # CUDA graphs reuse their output buffers: keep a copy that outlives the next replay.
+        return hidden.clone(), durations.clone()
+
+    def _run_decode(self, *args: Any) -> Tensor:
+        self._shapes.add(("decode", tuple(args[0].shape), args[3]))
+        out: Tensor = self._compiled_decode(*args)
+        return out.clone()
+
+    def compile_count(self) -> int:
+        from torch._dynamo.utils import counters
+
+        return int(counters["stats"]["unique_graphs"])

@@ -1,0 +1,386 @@
+"""The static-shape synthesis engine: text → token ids (Rust frontend) → FastPitch → HiFi-GAN.
+
+Shapes are bucketed so that every compiled graph is reused:
+
+- text is split at sentence boundaries into chunks of at most ``max(buckets.tokens)`` tokens
+  (never truncated) and each chunk is padded to the smallest token bucket that holds it;
+- chunks of the same token bucket are batched (sorted by length) and the batch padded to a
+  batch bucket;
+- stage 1 (encoder + predictors, :class:`~fastpitch_tpu.models.stages.EncodeStage`) runs on the
+  (batch, token) bucket; only the durations come back to the host, which applies the pace, rounds
+  them and picks the smallest frame bucket that holds the longest row;
+- stage 2 (length regulation + decoder + HiFi-GAN, :class:`~fastpitch_tpu.models.stages.DecodeStage`)
+  runs on the (batch, frame) bucket; each row's audio is cut to exactly ``frames × hop`` samples.
+
+After :meth:`Synthesizer.warmup` no input inside the buckets compiles anything again.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, overload
+
+import numpy as np
+import platformdirs
+import torch
+from numpy.typing import NDArray
+
+from fastpitch_tpu.audio import Audio
+from fastpitch_tpu.backends import Backend, create_backend
+from fastpitch_tpu.errors import InvalidTextError
+from fastpitch_tpu.frontend import TextFrontend
+from fastpitch_tpu.models.denoiser import Denoiser
+from fastpitch_tpu.models.fastpitch import FastPitch
+from fastpitch_tpu.models.hifigan import HiFiGAN
+from fastpitch_tpu.models.stages import DecodeStage, EncodeStage
+
+__all__ = ["Buckets", "SynthesisOptions", "Synthesizer", "synthesize"]
+
+log = logging.getLogger("fastpitch_tpu")
+
+
+@dataclass(frozen=True)
+class Buckets:
+    """Static shapes: token counts, batch sizes and mel frame counts (each sorted ascending).
+
+    A row longer than the largest frame bucket gets a frame count rounded up to a multiple of
+    ``frame_step`` (a new compilation, logged), never a cut.
+    """
+
+    tokens: tuple[int, ...] = (32, 64, 128, 256)
+    batch: tuple[int, ...] = (1, 4, 16)
+    frames: tuple[int, ...] = (128, 256, 384, 512, 768, 1024, 1536, 2048, 3072)
+    frame_step: int = 1024
+
+    def __post_init__(self) -> None:
+        for name in ("tokens", "batch", "frames"):
+            values = getattr(self, name)
+            if not values or any(v < 1 for v in values) or list(values) != sorted(set(values)):
+                raise ValueError(f"buckets.{name} must be distinct positive sizes in ascending "
+                                 f"order, got {values}")
+
+    @property
+    def max_tokens(self) -> int:
+        return self.tokens[-1]
+
+    @property
+    def max_batch(self) -> int:
+        return self.batch[-1]
+
+    def token_bucket(self, n: int) -> int:
+        return next(b for b in self.tokens if b >= n)
+
+    def batch_bucket(self, n: int) -> int:
+        return next(b for b in self.batch if b >= n)
+
+    def frame_bucket(self, n: int) -> int:
+        for b in self.frames:
+            if b >= n:
+                return b
+        size = self.frame_step * math.ceil(n / self.frame_step)
+        log.warning("%d frames exceed the largest frame bucket (%d): using %d (compiles a new "
+                    "graph)", n, self.frames[-1], size)
+        return size
+
+
+@dataclass(frozen=True)
+class SynthesisOptions:
+    """Per-utterance controls."""
+
+    pace: float = 1.0
+    """Speaking rate: 1.25 is 25 % faster (durations divided by the pace)."""
+    pitch_shift: float = 0.0
+    """Added to the predicted pitch, in Hz."""
+    pitch_scale: float = 1.0
+    """Multiplies the pitch's deviation from the speaker's mean (0 = monotone)."""
+    speaker: int = 0
+    """Speaker id for multi-speaker models."""
+    denoise: float = 0.0
+    """Strength of the vocoder-bias removal (DeepLearningExamples' denoiser; 0 = off)."""
+    sentence_pause: float = 0.2
+    """Silence (s) between the sentence chunks of one text."""
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.pace) and 0.1 <= self.pace <= 10.0):
+            raise ValueError(f"pace must be in [0.1, 10], got {self.pace}")
+        if not math.isfinite(self.pitch_shift) or abs(self.pitch_shift) > 1000:
+            raise ValueError(f"pitch_shift must be within ±1000 Hz, got {self.pitch_shift}")
+        if not (math.isfinite(self.pitch_scale) and -10 <= self.pitch_scale <= 10):
+            raise ValueError(f"pitch_scale must be in [-10, 10], got {self.pitch_scale}")
+        if not (math.isfinite(self.denoise) and 0 <= self.denoise <= 1):
+            raise ValueError(f"denoise must be in [0, 1], got {self.denoise}")
+        if not (math.isfinite(self.sentence_pause) and 0 <= self.sentence_pause <= 10):
+            raise ValueError(f"sentence_pause must be in [0, 10] s, got {self.sentence_pause}")
+
+
+@dataclass
+class _Chunk:
+    text_index: int
+    ids: NDArray[np.int64]
+    options: SynthesisOptions
+    audio: NDArray[np.float32] | None = field(default=None, repr=False)
+
+
+def default_cache_dir() -> str:
+    """Compilation cache: ``$FASTPITCH_TPU_COMPILE_CACHE`` or the user cache folder."""
+    env = os.environ.get("FASTPITCH_TPU_COMPILE_CACHE")
+    if env:
+        return env
+    return str(Path(platformdirs.user_cache_dir("fastpitch_tpu")) / "compiled")
+
+
+class Synthesizer:
+    """Text-to-speech with one FastPitch and one HiFi-GAN on one backend.
+
+    ``fastpitch`` and ``hifigan`` are models or anything :func:`~fastpitch_tpu.checkpoints.
+    load_fastpitch` / :func:`~fastpitch_tpu.checkpoints.load_hifigan` accept (paths, hub names;
+    ``hifigan`` defaults to the built-in LJSpeech V1 generator). ``frontend`` is a
+    :class:`~fastpitch_tpu.TextFrontend` flavor, by default the one the checkpoint names.
+    ``backend``: ``"auto"``, ``"torch"``, ``"torch_compile"``, ``"jax"`` or ``"torch_xla"``;
+    ``dtype``: ``"bfloat16"`` (default), ``"float16"`` or ``"float32"``.
+    """
+
+    def __init__(
+        self,
+        fastpitch: FastPitch | str | os.PathLike[str],
+        hifigan: HiFiGAN | str | os.PathLike[str] = "lj",
+        *,
+        frontend: str | TextFrontend | None = None,
+        backend: str = "auto",
+        device: str | None = None,
+        dtype: str = "bfloat16",
+        buckets: Buckets | None = None,
+        cache_dir: str | None = None,
+        defaults: SynthesisOptions | None = None,
+    ) -> None:
+        from fastpitch_tpu.checkpoints import load_fastpitch, load_hifigan
+
+        self.fastpitch = fastpitch if isinstance(fastpitch, FastPitch) else load_fastpitch(fastpitch)
+        self.hifigan = hifigan if isinstance(hifigan, HiFiGAN) else load_hifigan(hifigan)
+        self.fastpitch.eval()
+        self.hifigan.eval()
+        cfg = self.fastpitch.config
+        if cfg.n_mel_channels != self.hifigan.config.num_mels:
+            raise ValueError(
+                f"FastPitch makes {cfg.n_mel_channels} mel bands but the vocoder takes "
+                f"{self.hifigan.config.num_mels}"
+            )
+        if cfg.hop_length != self.hifigan.config.hop_length:
+            log.warning("FastPitch was trained with hop %d, the vocoder upsamples by %d",
+                        cfg.hop_length, self.hifigan.config.hop_length)
+        self.frontend = self._frontend(frontend)
+        self.buckets = buckets or Buckets()
+        self.defaults = defaults or SynthesisOptions()
+        self.sample_rate = int(self.hifigan.config.sampling_rate)
+        self.hop_length = int(self.hifigan.config.hop_length)
+        self.dtype = dtype
+        encode = EncodeStage(self.fastpitch, pad_to=self.buckets.max_tokens)
+        decode = DecodeStage(self.fastpitch, self.hifigan)
+        self.backend: Backend = create_backend(
+            backend, encode, decode, dtype=dtype, device=device,
+            cache_dir=cache_dir if cache_dir is not None else default_cache_dir(),
+        )
+        self._denoiser: Denoiser | None = None
+
+    def _frontend(self, frontend: str | TextFrontend | None) -> TextFrontend:
+        cfg = self.fastpitch.config
+        if frontend is None:
+            if cfg.frontend is None:
+                raise ValueError(
+                    "the checkpoint does not say which text frontend it was trained with; pass "
+                    "frontend= (one of dle_chars, dle_arpabet, nemo_arpabet, nemo_ipa)"
+                )
+            frontend = cfg.frontend
+        fe = frontend if isinstance(frontend, TextFrontend) else TextFrontend(frontend)
+        if len(fe.vocab) != cfg.n_symbols:
+            raise ValueError(
+                f"frontend {fe.flavor!r} has {len(fe.vocab)} symbols but the model embeds "
+                f"{cfg.n_symbols}"
+            )
+        return fe
+
+    # ---------------------------------------------------------------------------------------
+    # Public API
+
+    @overload
+    def synthesize(self, text: str, *, progress: bool | None = None, **options: Any) -> Audio: ...
+
+    @overload
+    def synthesize(self, text: Sequence[str], *, progress: bool | None = None,
+                   **options: Any) -> list[Audio]: ...
+
+    def synthesize(self, text: str | Sequence[str], *, progress: bool | None = None,
+                   **options: Any) -> Audio | list[Audio]:
+        """Speak ``text`` (one :class:`Audio`) or a list of texts (a list, batched on the
+        device). ``options`` are :class:`SynthesisOptions` fields."""
+        opts = replace(self.defaults, **options)
+        if isinstance(text, str):
+            return self._synthesize([text], opts, progress=False)[0]
+        texts = list(text)
+        if not all(isinstance(t, str) for t in texts):
+            raise TypeError("text must be a string or a sequence of strings")
+        return self._synthesize(texts, opts, progress=progress)
+
+    def synthesize_stream(self, text: str, **options: Any) -> Iterator[Audio]:
+        """Yield ``text``'s audio sentence by sentence (batch 1 each, for the shortest time to
+        first audio). Chunks after the first begin with the sentence pause."""
+        opts = replace(self.defaults, **options)
+        chunks = self._chunks(0, text, opts)
+        for i, chunk in enumerate(chunks):
+            self._run_batch([chunk])
+            assert chunk.audio is not None
+            samples = chunk.audio
+            if i and opts.sentence_pause > 0:
+                gap = np.zeros(int(round(opts.sentence_pause * self.sample_rate)), np.float32)
+                samples = np.concatenate([gap, samples])
+            yield Audio(samples, self.sample_rate)
+
+    def warmup(self, progress: bool = True) -> int:
+        """Compile every bucket shape now; returns the number of graphs compiled."""
+        from tqdm import tqdm
+
+        b = self.buckets
+        before = self.backend.compile_count()
+        jobs = [("encode", n, t) for n in b.batch for t in b.tokens]
+        jobs += [("decode", n, f) for n in b.batch for f in b.frames]
+        pad = self.fastpitch.config.padding_idx
+        hidden: dict[int, Any] = {}
+        for kind, n, size in tqdm(jobs, desc="compiling", unit="graph", disable=not progress):
+            if kind == "encode":
+                ids = np.full((n, size), pad, dtype=np.int64)
+                ids[:, 0] = (pad + 1) % self.fastpitch.config.n_symbols
+                h, _ = self.backend.encode(ids, np.zeros(n, np.int64), np.zeros(n, np.float32),
+                                           np.ones(n, np.float32))
+                hidden[n] = h
+            else:
+                reps = np.zeros((n, b.max_tokens), dtype=np.int64)
+                reps[:, 0] = 1
+                self.backend.decode(hidden[n], reps, np.zeros(n, np.int64), size)
+        return self.backend.compile_count() - before
+
+    # ---------------------------------------------------------------------------------------
+    # Internals
+
+    def _chunks(self, index: int, text: str, opts: SynthesisOptions) -> list[_Chunk]:
+        """Sentence chunks of ``text`` that each fit the largest token bucket."""
+        if not isinstance(text, str):
+            raise TypeError(f"text {index} is not a string")
+        n_speakers = self.fastpitch.config.n_speakers
+        if not 0 <= opts.speaker < n_speakers:
+            raise ValueError(f"speaker must be in [0, {n_speakers}), got {opts.speaker}")
+        limit = self.buckets.max_tokens
+        out: list[_Chunk] = []
+        pending = list(self.frontend.split_sentences(text))
+        while pending:
+            piece = pending.pop(0)
+            ids = self.frontend.encode(piece)
+            if len(ids) == 0:
+                continue
+            if len(ids) <= limit:
+                out.append(_Chunk(index, ids.astype(np.int64), opts))
+                continue
+            # Too long for the largest bucket: split at clause / word boundaries, smaller and
+            # smaller until every piece fits.
+            max_chars = max(1, int(len(piece) * limit / len(ids) * 0.9))
+            parts = self.frontend.split_sentences(piece, max_chars=max_chars)
+            while len(parts) == 1 and max_chars > 1:
+                max_chars //= 2
+                parts = self.frontend.split_sentences(piece, max_chars=max_chars)
+            if len(parts) == 1:
+                raise InvalidTextError(f"text {index}: cannot split {piece[:40]!r} to fit "
+                                       f"{limit} tokens")
+            pending[:0] = parts
+        if not out:
+            shown = text if len(text) <= 40 else text[:40] + "..."
+            raise InvalidTextError(f"text {index} has nothing to speak: {shown!r}")
+        return out
+
+    def _synthesize(self, texts: list[str], opts: SynthesisOptions,
+                    progress: bool | None) -> list[Audio]:
+        from tqdm import tqdm
+
+        chunks = [c for i, t in enumerate(texts) for c in self._chunks(i, t, opts)]
+        order = sorted(chunks, key=lambda c: len(c.ids))
+        batches: list[list[_Chunk]] = []
+        for chunk in order:
+            bucket = self.buckets.token_bucket(len(chunk.ids))
+            if (batches and len(batches[-1]) < self.buckets.max_batch
+                    and self.buckets.token_bucket(len(batches[-1][0].ids)) == bucket):
+                batches[-1].append(chunk)
+            else:
+                batches.append([chunk])
+        show = progress if progress is not None else len(texts) > 1 and len(batches) > 4
+        with tqdm(total=len(texts), desc="synthesizing", unit="text", disable=not show) as bar:
+            remaining = [0] * len(texts)
+            for c in chunks:
+                remaining[c.text_index] += 1
+            for batch in batches:
+                self._run_batch(batch)
+                for c in batch:
+                    remaining[c.text_index] -= 1
+                    if remaining[c.text_index] == 0:
+                        bar.update(1)
+        results: list[list[Audio]] = [[] for _ in texts]
+        for c in chunks:
+            assert c.audio is not None
+            results[c.text_index].append(Audio(c.audio, self.sample_rate))
+        return [Audio.concatenate(parts, opts.sentence_pause) for parts in results]
+
+    def _run_batch(self, batch: list[_Chunk]) -> None:
+        b = self.buckets
+        n = b.batch_bucket(len(batch))
+        t = b.token_bucket(max(len(c.ids) for c in batch))
+        pad = self.fastpitch.config.padding_idx
+        ids = np.full((n, t), pad, dtype=np.int64)
+        speaker = np.zeros(n, np.int64)
+        shift = np.zeros(n, np.float32)
+        scale = np.ones(n, np.float32)
+        pace = np.ones(n, np.float32)
+        for row, c in enumerate(batch):
+            ids[row, : len(c.ids)] = c.ids
+            speaker[row] = c.options.speaker
+            shift[row] = c.options.pitch_shift
+            scale[row] = c.options.pitch_scale
+            pace[row] = c.options.pace
+        hidden, durations = self.backend.encode(ids, speaker, shift, scale)
+        # Rounded half up after dividing by the pace, in float32 as the reference models do.
+        reps = np.floor(durations.astype(np.float32) / pace[:, None] + np.float32(0.5))
+        reps = reps.astype(np.int64)
+        reps[len(batch):] = 0
+        frames = reps.sum(axis=1)
+        padded = np.zeros((n, b.max_tokens), dtype=np.int64)
+        padded[:, :t] = reps
+        n_frames = b.frame_bucket(max(1, int(frames.max())))
+        audio = self.backend.decode(hidden, padded, speaker, n_frames)
+        for row, c in enumerate(batch):
+            samples = audio[row, : int(frames[row]) * self.hop_length]
+            if c.options.denoise > 0:
+                samples = self._denoise(samples, c.options.denoise)
+            c.audio = np.ascontiguousarray(samples, dtype=np.float32)
+
+    def _denoise(self, samples: NDArray[np.float32], strength: float) -> NDArray[np.float32]:
+        if self._denoiser is None:
+            self._denoiser = Denoiser(self.hifigan)
+        with torch.no_grad():
+            out = self._denoiser(torch.from_numpy(np.ascontiguousarray(samples)), strength)
+        result: NDArray[np.float32] = out.numpy().astype(np.float32)
+        return result
+
+
+def synthesize(
+    text: str | Sequence[str],
+    *,
+    fastpitch: FastPitch | str | os.PathLike[str],
+    hifigan: HiFiGAN | str | os.PathLike[str] = "lj",
+    backend: str = "auto",
+    dtype: str = "bfloat16",
+    **options: Any,
+) -> Audio | list[Audio]:
+    """One-call synthesis (builds a :class:`Synthesizer`; keep one for repeated use)."""
+    synth = Synthesizer(fastpitch, hifigan, backend=backend, dtype=dtype)
+    return synth.synthesize(text, **options)

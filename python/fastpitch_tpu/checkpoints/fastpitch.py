@@ -83,7 +83,9 @@ def _tensors(raw: Mapping[str, Any], name: str) -> dict[str, Tensor]:
 def _model_state(raw: Mapping[str, Tensor], name: str) -> dict[str, Tensor]:
     """Strip ``module.`` / ``fastpitch.`` prefixes and drop training-only tensors."""
     state = dict(raw)
+    outside: list[str] = []
     if any(k.startswith("fastpitch.") for k in state):  # NeMo FastPitchModel
+        outside = [k for k in state if not k.startswith("fastpitch.")]
         state = {k[len("fastpitch."):]: v for k, v in state.items() if k.startswith("fastpitch.")}
     if state and all(k.startswith("module.") for k in state):  # DistributedDataParallel
         state = {k[len("module."):]: v for k, v in state.items()}
@@ -93,9 +95,10 @@ def _model_state(raw: Mapping[str, Tensor], name: str) -> dict[str, Tensor]:
             "is not supported; speakers by id (speaker_emb) are"
         )
     skipped = sorted(k for k in state if _SKIPPED.match(k))
-    if skipped:
-        groups = sorted({k.split(".")[0] for k in skipped})
-        log.info("%s: skipped %d training-only tensors (%s)", name, len(skipped), ", ".join(groups))
+    if skipped or outside:
+        groups = sorted({k.split(".")[0] for k in skipped + outside})
+        log.info("%s: skipped %d training-only tensors (%s)", name, len(skipped) + len(outside),
+                 ", ".join(groups))
     drop = set(skipped)
     return {k: v for k, v in state.items() if k not in drop and not _RECOMPUTED.match(k)}
 
@@ -230,9 +233,11 @@ def _nemo_config(cfg: Mapping[str, Any], state: Mapping[str, Tensor],
             **{f: getattr(base, f) for f in base.__dataclass_fields__}, "pre_lnorm": True})
 
     def predictor(key: str) -> PredictorConfig | None:
+        # FastPitchModel adds the speaker to the duration and pitch predictors' inputs when
+        # speaker_emb_condition_prosody is set; the energy predictor keeps its own settings.
         sec = section(key)
-        return _predictor_from_state(state, key, float(sec.get("dropout", 0.1)),
-                                     types(sec, prosody))
+        add = prosody and key != "energy_predictor"
+        return _predictor_from_state(state, key, float(sec.get("dropout", 0.1)), types(sec, add))
 
     duration, pitch = predictor("duration_predictor"), predictor("pitch_predictor")
     if duration is None or pitch is None:
@@ -291,15 +296,27 @@ def _vocab_size(flavor: str) -> int | None:
 
 def _nemo_padding_idx(model: Mapping[str, Any], word: Tensor, frontend: str | None,
                       name: str) -> int:
-    """NeMo builds the embedding with the tokenizer's pad id, which the config does not store:
-    take it from our matching frontend, else from the embedding's all-zero row."""
+    """NeMo builds the embedding with the tokenizer's pad id, which the config does not store.
+
+    Its text tokenizers append ``<pad>``, then ``<blank>`` if ``add_blank_at`` is set, then
+    ``<oov>`` to their symbols, so the pad id follows from the vocabulary size; our matching
+    frontend (when there is one) must agree.
+    """
     explicit = model.get("input_fft", {}).get("padding_idx")
     if isinstance(explicit, int):
         return explicit
-    if frontend is not None and _vocab_size(frontend) == int(word.shape[0]):
-        from fastpitch_tpu.frontend import TextFrontend
+    n = int(word.shape[0])
+    tokenizer = model.get("text_tokenizer")
+    if isinstance(tokenizer, Mapping) and "tts_tokenizers" in str(tokenizer.get("_target_", "")):
+        pad = n - 3 if tokenizer.get("add_blank_at") is not None else n - 2
+        if frontend is not None and _vocab_size(frontend) == n:
+            from fastpitch_tpu.frontend import TextFrontend
 
-        return int(TextFrontend(frontend).pad_id)
+            ours = int(TextFrontend(frontend).pad_id)
+            if ours != pad:
+                raise CheckpointError(f"{name}: padding id {pad} of the checkpoint's tokenizer "
+                                      f"differs from {frontend}'s {ours}")
+        return pad
     zero_rows = (word.abs().sum(dim=1) == 0).nonzero().flatten().tolist()
     if len(zero_rows) == 1:
         return int(zero_rows[0])
@@ -392,6 +409,10 @@ def _load_path(path: Path, config: ConfigLike | None) -> FastPitch:
             if not isinstance(raw, Mapping):
                 raw = obj.get("ema_state_dict")
             if not isinstance(raw, Mapping):
+                if not all(isinstance(v, Tensor) for v in obj.values()):
+                    keys = ", ".join(sorted(map(str, obj))[:8])
+                    raise CheckpointError(f"{name}: not a FastPitch checkpoint: no state_dict "
+                                          f"(top-level keys: {keys})")
                 raw = obj
             state = _model_state(_tensors(raw, name), name)
             stored = obj.get("config")

@@ -1,0 +1,144 @@
+"""Command line: ``fastpitch-tpu`` (also ``python -m fastpitch_tpu``).
+
+    fastpitch-tpu "Hello world." -o hello.wav --fastpitch CKPT
+    fastpitch-tpu -i lines.txt -o out_dir/ --fastpitch CKPT     # one WAV per line, progress bar
+    echo "Hello." | fastpitch-tpu -o hello.wav --fastpitch CKPT
+    fastpitch-tpu bench --backend torch jax                      # end-to-end latency benchmark
+
+Model settings (architecture, audio rates, text frontend) come from the checkpoints; the flags
+only choose files, the backend and the per-utterance controls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["main"]
+
+COMMANDS = ("speak", "bench")
+
+
+def _speak_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("speak", help="synthesize text to WAV files (the default command)",
+                       description="Synthesize text to WAV files.")
+    p.add_argument("text", nargs="?", help="text to speak (default: read -i FILE or stdin)")
+    p.add_argument("-i", "--input", type=Path,
+                   help="text file, one utterance per line ('-' for stdin)")
+    p.add_argument("-o", "--output", type=Path, required=True,
+                   help="output WAV file, or a folder for one file per input line")
+    p.add_argument("--fastpitch", required=True,
+                   help="FastPitch checkpoint: a file (.pt, .nemo, .ckpt, .safetensors), a hub "
+                        "name or a URL")
+    p.add_argument("--hifigan", default="lj",
+                   help="HiFi-GAN vocoder: 'lj' (default), 'universal', a file, a hub name or a "
+                        "URL")
+    p.add_argument("--frontend", help="text frontend flavor (default: the checkpoint's)")
+    _engine_args(p)
+    p.add_argument("--pace", type=float, default=1.0, help="speaking rate (1.25 = faster)")
+    p.add_argument("--pitch-shift", type=float, default=0.0, help="pitch shift in Hz")
+    p.add_argument("--pitch-scale", type=float, default=1.0,
+                   help="pitch range around the mean (0 = monotone)")
+    p.add_argument("--speaker", type=int, default=0, help="speaker id (multi-speaker models)")
+    p.add_argument("--denoise", type=float, default=0.0,
+                   help="vocoder bias removal strength (0 = off, DLE uses 0.01-0.1)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _engine_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", default="auto",
+                   choices=["auto", "torch", "torch_compile", "jax", "torch_xla"])
+    p.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float16", "float32"])
+    p.add_argument("--device", help="device for the backend (e.g. cuda:1, cpu)")
+    p.add_argument("--cache-dir", help="compilation cache folder (default: user cache)")
+
+
+def _bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from fastpitch_tpu import benchmark
+
+    p = sub.add_parser("bench", help="end-to-end latency / throughput benchmark",
+                       description=benchmark.__doc__,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    benchmark.add_arguments(p)
+
+
+def _read_lines(args: argparse.Namespace) -> tuple[list[str], bool]:
+    """Utterances to speak, and whether they came as lines (one output file each)."""
+    if args.text is not None:
+        if args.input is not None:
+            raise SystemExit("error: give either a text argument or -i FILE, not both")
+        return [args.text], False
+    if args.input is not None and str(args.input) != "-":
+        try:
+            content = args.input.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise SystemExit(f"error: cannot read {args.input}: {e}") from None
+    else:
+        if sys.stdin.isatty() and args.input is None:
+            raise SystemExit("error: no text: pass it as an argument, with -i FILE or on stdin")
+        content = sys.stdin.read()
+    lines = [line.strip() for line in content.splitlines()]
+    lines = [line for line in lines if line]
+    if not lines:
+        raise SystemExit("error: the input holds no text")
+    return lines, True
+
+
+def _speak(args: argparse.Namespace) -> int:
+    from fastpitch_tpu.engine import SynthesisOptions, Synthesizer
+    from fastpitch_tpu.errors import CheckpointError, InvalidTextError
+
+    texts, as_lines = _read_lines(args)
+    to_folder = args.output.suffix == "" or args.output.is_dir() or (as_lines and len(texts) > 1)
+    if to_folder and args.output.suffix:
+        raise SystemExit(f"error: {len(texts)} lines need an output folder, not {args.output}")
+    try:
+        options = SynthesisOptions(pace=args.pace, pitch_shift=args.pitch_shift,
+                                   pitch_scale=args.pitch_scale, speaker=args.speaker,
+                                   denoise=args.denoise)
+        synth = Synthesizer(args.fastpitch, args.hifigan, frontend=args.frontend,
+                            backend=args.backend, dtype=args.dtype, device=args.device,
+                            cache_dir=args.cache_dir, defaults=options)
+        if not to_folder:
+            audio = synth.synthesize(" ".join(texts))
+            args.output.parent.mkdir(parents=True, exist_ok=True)
+            audio.save(args.output)
+            print(f"{args.output}: {audio.duration:.2f} s at {audio.sample_rate} Hz")
+            return 0
+        audios = synth.synthesize(texts, progress=not args.no_progress)
+    except (CheckpointError, InvalidTextError, ValueError, FileNotFoundError, OSError) as e:
+        raise SystemExit(f"error: {e}") from None
+    args.output.mkdir(parents=True, exist_ok=True)
+    width = max(4, len(str(len(audios))))
+    total = 0.0
+    for i, audio in enumerate(audios, start=1):
+        audio.save(args.output / f"{i:0{width}d}.wav")
+        total += audio.duration
+    print(f"{args.output}: {len(audios)} files, {total:.1f} s of audio")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
+        argv = ["speak", *argv]
+    parser = argparse.ArgumentParser(
+        prog="fastpitch-tpu", description="FastPitch + HiFi-GAN text-to-speech through XLA.")
+    from fastpitch_tpu import __version__
+
+    parser.add_argument("--version", action="version", version=f"fastpitch-tpu {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _speak_parser(sub)
+    _bench_parser(sub)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "speak":
+        return _speak(args)
+    from fastpitch_tpu import benchmark
+
+    return benchmark.run(args)

@@ -8,6 +8,7 @@ the two stages. Compiled executables go to JAX's persistent compilation cache (`
 from __future__ import annotations
 
 import copy
+import importlib.machinery
 import importlib.util
 import sys
 import types
@@ -28,11 +29,13 @@ _CACHE_SET = False
 
 
 def _jax_modules() -> tuple[Any, Any]:
-    if importlib.util.find_spec("flax") is None and "flax" not in sys.modules:
+    if "flax" not in sys.modules and importlib.util.find_spec("flax") is None:
         # torchax's __init__ imports flax only for its checkpoint helpers, which are not used
         # here: stand in empty modules rather than require flax and its dependencies.
         for name in ("flax", "flax.training", "flax.training.checkpoints"):
-            sys.modules[name] = types.ModuleType(name)
+            module = types.ModuleType(name)
+            module.__spec__ = importlib.machinery.ModuleSpec(name, None)
+            sys.modules[name] = module
         sys.modules["flax"].training = sys.modules["flax.training"]  # type: ignore[attr-defined]
         sys.modules["flax.training"].checkpoints = (  # type: ignore[attr-defined]
             sys.modules["flax.training.checkpoints"])

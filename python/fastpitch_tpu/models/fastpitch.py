@@ -250,11 +250,14 @@ class Predictor(nn.Module):
         )
         self.fc = nn.Linear(cfg.filter_size, 1)
 
-    def forward(self, x: Tensor, mask: Tensor, cond: Tensor | None) -> Tensor:
+    def forward(self, x: Tensor, mask: Tensor, cond: Tensor | None,
+                isolate_padding: bool = False) -> Tensor:
         maskf = mask.to(x.dtype)
         h = (self.cond_input(x, cond) * maskf).transpose(1, 2)
         for layer in self.layers:
             h = layer(h, cond)
+            if isolate_padding:
+                h = h * maskf.transpose(1, 2)
         out: Tensor = (self.fc(h.transpose(1, 2)) * maskf).squeeze(-1)
         return out
 
@@ -377,6 +380,7 @@ class FastPitch(nn.Module):
         pitch_scale: float | Tensor = 1.0,
         pitch_transform: PitchTransform | None = None,
         pitch_stats: tuple[float, float] | None = None,
+        isolate_padding: bool = False,
     ) -> TokenFeatures:
         """Stage 1: ``ids`` ``[batch, tokens]`` (padded with ``padding_idx``) → token features.
 
@@ -384,16 +388,23 @@ class FastPitch(nn.Module):
         changed as ``pitch * pitch_scale + pitch_shift / std`` (a shift in Hz; the scale widens
         the pitch range around the speaker's mean), then by ``pitch_transform`` if given.
         ``pitch_stats`` overrides :attr:`pitch_stats` (traced graphs pass constants).
+
+        With ``isolate_padding`` the padded positions are zeroed between the predictors' layers
+        and in the pitch / energy fed to their embeddings, which is what the convolutions of an
+        unpadded sequence see: every row then gets exactly the result it would get alone. The
+        references do not do this (their padded rows in a batch are slightly affected by the
+        padding), so it is off for parity and on in the engine.
         """
         cfg = self.config
         mask = (ids != cfg.padding_idx)[..., None]
         cond = self.speaker_conditioning(speaker, ids.shape[0], ids.device)
-        x = self.encoder(self.encoder.word_emb(ids), mask, cond)
-        log_dur = self.duration_predictor(x, mask, cond)
+        iso = isolate_padding
+        x = self.encoder(self.encoder.word_emb(ids), mask, cond, iso)
+        log_dur = self.duration_predictor(x, mask, cond, iso)
         dur = torch.clamp(torch.exp(log_dur) - 1.0, cfg.min_token_duration,
                           cfg.max_token_duration) * mask.squeeze(-1).to(log_dur.dtype)
         if pitch is None:
-            pitch = self.pitch_predictor(x, mask, cond)
+            pitch = self.pitch_predictor(x, mask, cond, iso)
             scaled = not (isinstance(pitch_scale, float) and pitch_scale == 1.0)
             shifted = not (isinstance(pitch_shift, float) and pitch_shift == 0.0)
             if scaled or shifted or pitch_transform is not None:
@@ -404,21 +415,28 @@ class FastPitch(nn.Module):
                     pitch = pitch + pitch_shift / std
                 if pitch_transform is not None:
                     pitch = pitch_transform(pitch, mask.sum(dim=(1, 2)), mean, std)
+        maskf = mask.squeeze(-1).to(x.dtype)
+        if iso:
+            pitch = pitch * maskf
         x = x + self.pitch_emb(pitch[:, None, :].to(x.dtype)).transpose(1, 2)
         if self.energy_predictor is not None:
             if energy is None:
-                energy = self.energy_predictor(x, mask, cond)
+                energy = self.energy_predictor(x, mask, cond, iso)
+            elif iso:
+                energy = energy * maskf
             x = x + self.energy_emb(energy[:, None, :].to(x.dtype)).transpose(1, 2)
         elif energy is not None:
             raise ValueError("this model has no energy predictor; energy cannot be given")
         return TokenFeatures(x, mask, log_dur, dur, pitch, energy,
                              cond if cfg.decoder.condition_types else None)
 
-    def decode(self, frames: Tensor, lengths: Tensor, cond: Tensor | None = None) -> Tensor:
+    def decode(self, frames: Tensor, lengths: Tensor, cond: Tensor | None = None,
+               isolate_padding: bool = False) -> Tensor:
         """Stage 3: ``frames`` ``[batch, n, d_model]`` + valid lengths → mel ``[batch, mels, n]``."""
         n = frames.shape[1]
         mask = (torch.arange(n, device=frames.device)[None, :] < lengths[:, None])[..., None]
-        out: Tensor = self.proj(self.decoder(frames, mask, cond)).transpose(1, 2)
+        hidden = self.decoder(frames, mask, cond, isolate_padding)
+        out: Tensor = self.proj(hidden).transpose(1, 2)
         return out
 
     def infer(

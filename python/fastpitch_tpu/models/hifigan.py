@@ -199,6 +199,10 @@ def _same_padding(kernel_size: int, dilation: int) -> int:
     return (kernel_size * dilation - dilation) // 2
 
 
+def _masked(x: Tensor, mask: Tensor | None) -> Tensor:
+    return x if mask is None else x * mask
+
+
 class ResBlock1(nn.Module):
     """Residual block of V1/V2: pairs of (dilated conv, conv), each pair added to its input."""
 
@@ -214,9 +218,10 @@ class ResBlock1(nn.Module):
             for _ in dilation[:3]
         )
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         for c1, c2 in zip(self.convs1, self.convs2):
-            y = c2(F.leaky_relu(c1(F.leaky_relu(x, LEAKY_SLOPE)), LEAKY_SLOPE))
+            y = _masked(c1(F.leaky_relu(x, LEAKY_SLOPE)), mask)
+            y = _masked(c2(F.leaky_relu(y, LEAKY_SLOPE)), mask)
             x = x + y
         return x
 
@@ -232,9 +237,9 @@ class ResBlock2(nn.Module):
             for d in dilation[:2]
         )
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         for c in self.convs:
-            x = x + c(F.leaky_relu(x, LEAKY_SLOPE))
+            x = x + _masked(c(F.leaky_relu(x, LEAKY_SLOPE)), mask)
         return x
 
 
@@ -270,19 +275,39 @@ class HiFiGAN(nn.Module):
         """Audio samples per mel frame."""
         return self.config.hop_length
 
-    def forward(self, mel: Tensor) -> Tensor:
+    def forward(self, mel: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """``mel`` ``[batch, num_mels, frames]`` → audio ``[batch, frames * hop]``.
+
+        With ``lengths`` (valid frames per row), every activation past a row's length is zeroed
+        at each resolution, which is exactly what the convolutions of an unpadded input see
+        (zero padding): the audio inside each row's length is then the same as if that row had
+        been vocoded alone, whatever the padding; past it the audio is 0.
+        """
         if mel.dim() != 3 or mel.shape[1] != self.config.num_mels:
             raise ValueError(
                 f"HiFiGAN expects mel of shape [batch, {self.config.num_mels}, frames], "
                 f"got {tuple(mel.shape)}"
             )
-        x = self.conv_pre(mel)
-        for up, group in zip(self.ups, self.resblocks):
-            x = up(F.leaky_relu(x, LEAKY_SLOPE))
+        mask = None
+        if lengths is not None:
+            mask = self._mask(lengths, mel.shape[2], 1, mel.dtype)
+            mel = mel * mask
+        x = _masked(self.conv_pre(mel), mask)
+        scale = 1
+        for up, group, rate in zip(self.ups, self.resblocks, self.config.upsample_rates):
+            scale *= rate
+            if lengths is not None:
+                mask = self._mask(lengths, mel.shape[2] * scale, scale, mel.dtype)
+            x = _masked(up(F.leaky_relu(x, LEAKY_SLOPE)), mask)
             assert isinstance(group, nn.ModuleList)
-            acc = group[0](x)
+            acc = group[0](x, mask)
             for block in group[1:]:
-                acc = acc + block(x)
+                acc = acc + block(x, mask)
             x = acc / len(group)
-        x = self.conv_post(F.leaky_relu(x))
-        return torch.tanh(x).squeeze(1)
+        x = torch.tanh(self.conv_post(F.leaky_relu(x)))
+        return _masked(x, mask).squeeze(1)
+
+    @staticmethod
+    def _mask(lengths: Tensor, size: int, scale: int, dtype: torch.dtype) -> Tensor:
+        steps = torch.arange(size, device=lengths.device)
+        return (steps[None, :] < lengths[:, None] * scale)[:, None, :].to(dtype)

@@ -7,8 +7,11 @@ Backends compile these once per bucket shape:
   rounds them (with the pace) and picks the frame bucket.
 - :class:`DecodeStage` — encoder states + integer frames per token → waveform
   ``[batch, n_frames * hop]``: length regulation to exactly ``n_frames`` frames, the FastPitch
-  decoder, and HiFi-GAN. Mel frames past each row's length are set to silence
-  (:data:`PAD_MEL`) before the vocoder, so padding sounds like the silence that ends speech.
+  decoder, and HiFi-GAN, masked so that padding does not reach the valid audio.
+
+Padding is isolated in both stages (``isolate_padding`` in the encoder's predictors, sequence
+lengths in the vocoder), so every row's audio equals what the plain models give for that
+utterance alone, unpadded, within float rounding, whatever bucket or batch it shares.
 
 Both take only tensors plus, for the decoder, the static frame count; their outputs depend on
 nothing else, so a compiled graph is reused for every input of its shape.
@@ -16,18 +19,13 @@ nothing else, so a compiled graph is reused for every input of its shape.
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor, nn
 
 from fastpitch_tpu.models.fastpitch import FastPitch, regulate_length
 from fastpitch_tpu.models.hifigan import HiFiGAN
 
-__all__ = ["PAD_MEL", "DecodeStage", "EncodeStage"]
-
-PAD_MEL = math.log(1e-5)
-"""Log-mel value of silence (the analysis' clamp), given to the vocoder on padded frames."""
+__all__ = ["DecodeStage", "EncodeStage"]
 
 
 class EncodeStage(nn.Module):
@@ -52,6 +50,7 @@ class EncodeStage(nn.Module):
             pitch_shift=pitch_shift[:, None],
             pitch_scale=pitch_scale[:, None],
             pitch_stats=self.pitch_stats,
+            isolate_padding=True,
         )
         hidden = feats.hidden
         if self.pad_to is not None and hidden.shape[1] < self.pad_to:
@@ -77,9 +76,7 @@ class DecodeStage(nn.Module):
         cond = None
         if self.conditioned:
             cond = fp.speaker_conditioning(speaker, hidden.shape[0], hidden.device)
-        mel = fp.decode(frames, lengths, cond)
-        valid = torch.arange(n_frames, device=mel.device)[None, None, :] < lengths[:, None, None]
-        mel = torch.where(valid, mel, torch.full_like(mel, PAD_MEL))
+        mel = fp.decode(frames, lengths, cond, isolate_padding=True)
         weight = next(self.hifigan.parameters())
-        audio: Tensor = self.hifigan(mel.to(weight.dtype))
+        audio: Tensor = self.hifigan(mel.to(weight.dtype), lengths)
         return audio.float()

@@ -9,8 +9,9 @@ vector) can enter three ways, named as in NeMo's configs:
 - ``"layernorm"``: every layer norm loses its own scale and shift and takes them from two linear
   maps of the conditioning vector instead.
 
-Masks are ``[batch, time, 1]`` booleans, true on valid positions. Padded keys get no attention;
-padded positions are zeroed after every sub-layer, so padding never leaks into valid outputs.
+Masks are ``[batch, time, 1]`` booleans, true on valid positions. Padded keys get no attention
+and padded positions are zeroed after every sub-layer; with ``isolate_padding`` also inside the
+feed-forward net, so that padding cannot reach valid outputs at all.
 """
 
 from __future__ import annotations
@@ -158,9 +159,13 @@ class ConvFeedForward(nn.Module):
         self.layer_norm = ConditionalLayerNorm(d_model, d_model, condition_types)
         self.pre_lnorm = pre_lnorm
 
-    def forward(self, x: Tensor, cond: Tensor | None) -> Tensor:
+    def forward(self, x: Tensor, cond: Tensor | None, inner_mask: Tensor | None = None) -> Tensor:
         h = self.layer_norm(x, cond) if self.pre_lnorm else x
-        out: Tensor = self.CoreNet(h.transpose(1, 2)).transpose(1, 2)
+        conv1, relu, conv2, drop = self.CoreNet
+        inner = relu(conv1(h.transpose(1, 2)))
+        if inner_mask is not None:
+            inner = inner * inner_mask
+        out: Tensor = drop(conv2(inner)).transpose(1, 2)
         if self.pre_lnorm:
             return x + out
         normed: Tensor = self.layer_norm(x + out, cond)
@@ -177,10 +182,12 @@ class TransformerLayer(nn.Module):
         self.pos_ff = ConvFeedForward(d_model, d_inner, kernel_size, dropout, pre_lnorm,
                                       condition_types)
 
-    def forward(self, x: Tensor, mask: Tensor, cond: Tensor | None) -> Tensor:
+    def forward(self, x: Tensor, mask: Tensor, cond: Tensor | None,
+                isolate_padding: bool = False) -> Tensor:
         maskf = mask.to(x.dtype)
         x = self.dec_attn(x, mask, cond) * maskf
-        out: Tensor = self.pos_ff(x, cond) * maskf
+        inner_mask = maskf.transpose(1, 2) if isolate_padding else None
+        out: Tensor = self.pos_ff(x, cond, inner_mask) * maskf
         return out
 
 
@@ -209,10 +216,15 @@ class FFTransformer(nn.Module):
             for _ in range(n_layer)
         )
 
-    def forward(self, x: Tensor, mask: Tensor, cond: Tensor | None = None) -> Tensor:
+    def forward(self, x: Tensor, mask: Tensor, cond: Tensor | None = None,
+                isolate_padding: bool = False) -> Tensor:
+        """With ``isolate_padding`` the hidden activations of the feed-forward convolutions are
+        zeroed on padded positions too, so that valid positions get exactly what an unpadded
+        sequence gives (the references leave them, which lets padding reach the last valid
+        positions of a padded row)."""
         pos = sinusoid_positions(x.shape[1], self.d_model, x.device).to(x.dtype)
         x = x + pos[None] * mask.to(x.dtype)
         x = self.drop(self.cond_input(x, cond))
         for layer in self.layers:
-            x = layer(x, mask, cond)
+            x = layer(x, mask, cond, isolate_padding)
         return x

@@ -43,10 +43,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tokens", type=int, default=128, help="input length in tokens (≤ 256)")
     p.add_argument("--iters", type=int, default=30, help="timed runs per configuration")
     p.add_argument("--device", help="device for every backend (default: each one's own)")
+    p.add_argument("--hifigan", default="lj",
+                   help="vocoder weights (default: the built-in LJSpeech V1; timing does not "
+                        "depend on the weights)")
     p.add_argument("--json", help="write the results to this JSON file")
 
 
-def benchmark_models(seed: int = 0) -> tuple[Any, Any]:
+def benchmark_models(seed: int = 0, hifigan: str = "lj") -> tuple[Any, Any]:
     """The benchmark FastPitch (random weights, 5-6 frames per token) and HiFi-GAN V1."""
     import torch
 
@@ -66,10 +69,10 @@ def benchmark_models(seed: int = 0) -> tuple[Any, Any]:
         fc.weight.mul_(0.02)
         fc.bias.fill_(math.log(1.0 + 5.5))
     try:
-        hifigan = load_hifigan("lj")
+        vocoder = load_hifigan(hifigan)
     except FileNotFoundError:
-        hifigan = HiFiGAN(HiFiGANConfig.v1()).eval()
-    return fastpitch, hifigan
+        vocoder = HiFiGAN(HiFiGANConfig.v1()).eval()
+    return fastpitch, vocoder
 
 
 def _text(frontend: Any, tokens: int) -> str:
@@ -113,20 +116,22 @@ def run(args: argparse.Namespace) -> int:
 
     from fastpitch_tpu.engine import Buckets, Synthesizer
 
-    fastpitch, hifigan = benchmark_models()
+    fastpitch, hifigan = benchmark_models(hifigan=args.hifigan)
+    # torchax changes PyTorch's device registry when it is imported, which breaks torch.compile
+    # later in the same process: the jax backend runs last.
+    backends = sorted(args.backends, key=lambda b: b == "jax")
     configs = [("torch", "float32")]
-    configs += [(b, d) for b in args.backends for d in args.dtypes if (b, d) != ("torch", "float32")]
+    configs += [(b, d) for b in backends for d in args.dtypes if (b, d) != ("torch", "float32")]
     params = sum(p.numel() for p in fastpitch.parameters()) / 1e6
     voc = sum(p.numel() for p in hifigan.parameters()) / 1e6
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else platform.processor()
     print(f"FastPitch {params:.1f} M + HiFi-GAN {voc:.1f} M parameters; {device or 'CPU'}; "
           f"torch {torch.__version__}", file=sys.stderr)
     results: list[dict[str, Any]] = []
-    for batch in args.batch:
-        base: float | None = None
-        for backend, dtype in configs:
-            buckets = Buckets(tokens=(args.tokens,), batch=(batch,),
-                              frames=(max(128, 8 * args.tokens),), frame_step=256)
+    base: dict[int, float] = {}
+    for backend, dtype in configs:
+        for batch in args.batch:
+            buckets = Buckets(tokens=(args.tokens,), batch=(batch,))
             try:
                 t0 = time.perf_counter()
                 synth = Synthesizer(fastpitch, hifigan, backend=backend, dtype=dtype,
@@ -135,13 +140,13 @@ def run(args: argparse.Namespace) -> int:
                 setup = time.perf_counter() - t0
                 row = _measure(synth, [text] * batch, args.iters)
             except Exception as e:  # a backend missing here must not hide the others' numbers
-                print(f"{backend} {dtype}: skipped ({type(e).__name__}: {e})", file=sys.stderr)
+                print(f"{backend} {dtype} b={batch}: skipped ({type(e).__name__}: {e})",
+                      file=sys.stderr)
                 continue
-            if base is None:
-                base = row["p50_ms"]
+            base.setdefault(batch, row["p50_ms"])
             row.update(backend=backend, dtype=dtype, batch=batch, setup_s=setup,
                        device=synth.backend.device, tokens=len(synth.frontend.encode(text)),
-                       speedup=base / row["p50_ms"])
+                       speedup=base[batch] / row["p50_ms"])
             results.append(row)
             print(f"{backend:>13} {dtype:>8} b={batch:<3} p50 {row['p50_ms']:8.2f} ms  "
                   f"p90 {row['p90_ms']:8.2f} ms  RTF {row['rtf']:8.0f}x  "

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# End-to-end engine benchmark on a GPU machine with no network: installs carried wheels (torchax)
+# from .devcarry/ if present, then runs `python -m fastpitch_tpu bench` with the given arguments.
+# Results go to $OUT (or ./bench-out) as JSON. Example:
+#   bash benches/gpu_bench.sh --backends torch jax torch_compile --dtypes float32 bfloat16
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+out="${OUT:-bench-out}"
+mkdir -p "$out"
+if ls .devcarry/*.whl >/dev/null 2>&1; then
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+        --target /tmp/site .devcarry/*.whl
+    export PYTHONPATH="/tmp/site${PYTHONPATH:+:$PYTHONPATH}"
+fi
+export PYTHONPATH="$PWD/python${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+hifigan=lj
+[ -f .devcarry/lj16.safetensors ] && hifigan=.devcarry/lj16.safetensors
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
+python3 -c "import torch, jax; print('torch', torch.__version__, 'jax', jax.__version__, jax.devices())"
+python3 -m fastpitch_tpu bench --hifigan "$hifigan" --json "$out/bench-$(date +%s).json" "$@" \
+    2>&1 | grep -v "Duplicate op registration"

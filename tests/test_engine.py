@@ -1,0 +1,207 @@
+"""The static-shape engine on a tiny fixture model: exactness against the plain models, buckets,
+no recompilation after warm-up (per backend), sentence splitting, batching, errors."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from fastpitch_tpu.audio import Audio  # noqa: E402
+from fastpitch_tpu.checkpoints import load_fastpitch, load_hifigan  # noqa: E402
+from fastpitch_tpu.engine import Buckets, SynthesisOptions, Synthesizer  # noqa: E402
+from fastpitch_tpu.errors import InvalidTextError  # noqa: E402
+
+FIXTURES = Path(__file__).parent / "fixtures"
+FASTPITCH = FIXTURES / "fastpitch" / "dle_single" / "FastPitch_checkpoint_1000.pt"
+MULTI = FIXTURES / "fastpitch" / "dle_multispeaker" / "FastPitch_checkpoint_1000_ddp.pt"
+HIFIGAN = FIXTURES / "hifigan" / "jik876_v1small" / "generator_v1small"
+BUCKETS = Buckets(tokens=(16, 128), batch=(1, 4), frames=(64, 256, 1024))
+
+SENTENCES = [
+    "Hello world.",
+    "Printing, in the only sense with which we are at present concerned, differs from most arts.",
+    "Dr. Smith paid $5.",
+    "Yes!",
+]
+
+
+@pytest.fixture(scope="module")
+def models() -> tuple[object, object]:
+    return load_fastpitch(FASTPITCH), load_hifigan(HIFIGAN)
+
+
+@pytest.fixture(scope="module")
+def synth(models: tuple[object, object]) -> Synthesizer:
+    fp, hg = models
+    return Synthesizer(fp, hg, backend="torch", dtype="float32", buckets=BUCKETS,  # type: ignore[arg-type]
+                       cache_dir="")
+
+
+def reference(synth: Synthesizer, text: str, **kwargs: object) -> np.ndarray:
+    """The plain models on the unpadded utterance (no buckets, no batch)."""
+    ids = torch.from_numpy(synth.frontend.encode(text))[None]
+    with torch.no_grad():
+        out = synth.fastpitch.infer(ids, **kwargs)  # type: ignore[arg-type]
+        audio = synth.hifigan(out.mel)
+    result: np.ndarray = audio[0].numpy()
+    return result
+
+
+def test_engine_equals_the_unpadded_models(synth: Synthesizer) -> None:
+    for text in SENTENCES:
+        got = synth.synthesize(text)
+        ref = reference(synth, text)
+        assert got.sample_rate == 22050
+        assert len(got) == len(ref)  # exactly frames x hop, nothing cut or added
+        assert np.abs(got.samples - ref).max() <= 1e-5
+
+
+def test_controls_reach_the_model(synth: Synthesizer) -> None:
+    text = SENTENCES[1]
+    got = synth.synthesize(text, pace=1.3, pitch_shift=25.0, pitch_scale=0.5)
+    ref = reference(synth, text, pace=1.3, pitch_shift=25.0, pitch_scale=0.5)
+    assert len(got) == len(ref) < len(synth.synthesize(text))
+    assert np.abs(got.samples - ref).max() <= 1e-5
+
+
+def test_batch_equals_single(synth: Synthesizer) -> None:
+    batch = synth.synthesize(SENTENCES)
+    assert [len(a) for a in batch] == [len(synth.synthesize(t)) for t in SENTENCES]
+    for text, audio in zip(SENTENCES, batch):
+        assert np.abs(audio.samples - synth.synthesize(text).samples).max() <= 1e-5
+
+
+def test_long_text_is_split_not_truncated(synth: Synthesizer) -> None:
+    sentence = "The quick brown fox jumps over the lazy dog near the river bank."
+    text = " ".join([sentence] * 6)
+    assert len(synth.frontend.encode(text)) > BUCKETS.max_tokens
+    # Sentences are packed into chunks that fit the largest bucket (two per chunk here).
+    pair = f"{sentence} {sentence}"
+    assert len(synth.frontend.encode(pair)) <= BUCKETS.max_tokens
+    assert len(synth.frontend.encode(f"{pair} {sentence}")) > BUCKETS.max_tokens
+    two = synth.synthesize(pair)
+    whole = synth.synthesize(text, sentence_pause=0.1)
+    pause = int(round(0.1 * 22050))
+    assert len(whole) == 3 * len(two) + 2 * pause
+    np.testing.assert_allclose(whole.samples[: len(two)], two.samples, atol=1e-5)
+    assert np.all(whole.samples[len(two): len(two) + pause] == 0)
+    # A single sentence longer than the largest bucket is split at clause / word boundaries.
+    words = " ".join(["alpha", "beta", "gamma", "delta"] * 12)
+    long_audio = synth.synthesize(words)
+    assert long_audio.duration > 0
+
+
+def test_stream_yields_sentences(synth: Synthesizer) -> None:
+    text = "First sentence here. And a second one! A third?"
+    parts = list(synth.synthesize_stream(text, sentence_pause=0.05))
+    assert len(parts) == 3
+    singles = [synth.synthesize(s) for s in ("First sentence here.", "And a second one!",
+                                             "A third?")]
+    pause = int(round(0.05 * 22050))
+    assert len(parts[0]) == len(singles[0])
+    for part, single in zip(parts[1:], singles[1:]):
+        assert len(part) == pause + len(single)
+        np.testing.assert_allclose(part.samples[pause:], single.samples, atol=1e-5)
+
+
+def test_errors(synth: Synthesizer) -> None:
+    with pytest.raises(InvalidTextError, match="nothing to speak"):
+        synth.synthesize("   ")
+    with pytest.raises(ValueError, match="pace"):
+        synth.synthesize("Hi.", pace=0)
+    with pytest.raises(ValueError, match="speaker"):
+        synth.synthesize("Hi.", speaker=2)
+    with pytest.raises(TypeError):
+        synth.synthesize(["Hi.", 3])  # type: ignore[list-item]
+    with pytest.raises(ValueError, match="symbols"):
+        Synthesizer(synth.fastpitch, synth.hifigan, frontend="nemo_arpabet", backend="torch")
+    with pytest.raises(ValueError, match="ascending"):
+        Buckets(tokens=(64, 16))
+    with pytest.raises(ValueError, match="pitch_shift"):
+        SynthesisOptions(pitch_shift=float("nan"))
+
+
+def test_speakers(models: tuple[object, object]) -> None:
+    multi = load_fastpitch(MULTI)
+    s = Synthesizer(multi, models[1], backend="torch", dtype="float32", buckets=BUCKETS,  # type: ignore[arg-type]
+                    cache_dir="")
+    a, b = s.synthesize(["Hello there.", "Hello there."], speaker=2), None
+    b = s.synthesize("Hello there.", speaker=0)
+    ref = reference(s, "Hello there.", speaker=2)
+    assert np.abs(a[0].samples - ref).max() <= 1e-5
+    assert len(b) != len(ref) or np.abs(b.samples - ref).max() > 1e-3
+
+
+def test_audio_output(tmp_path: Path, synth: Synthesizer) -> None:
+    import soundfile
+
+    audio = synth.synthesize("Hello world.")
+    path = audio.save(tmp_path / "hello.wav")
+    data, rate = soundfile.read(path, dtype="int16")
+    assert rate == 22050
+    assert np.array_equal(data, audio.to_int16())
+    assert audio.to_wav_bytes()[:4] == b"RIFF"
+    assert Audio.concatenate([audio, audio], pause=0.5).duration == pytest.approx(
+        2 * audio.duration + 0.5, abs=1e-4)
+
+
+def test_denoiser_option(synth: Synthesizer) -> None:
+    plain = synth.synthesize("Hello world.")
+    cleaned = synth.synthesize("Hello world.", denoise=0.1)
+    assert len(cleaned) == len(plain)
+    assert not np.array_equal(cleaned.samples, plain.samples)
+
+
+def _backends() -> list[str]:
+    names = []
+    if importlib.util.find_spec("jax") and importlib.util.find_spec("torchax"):
+        names.append("jax")
+    if importlib.util.find_spec("torch_xla") and os.environ.get("PJRT_DEVICE", "CPU") == "CPU":
+        names.append("torch_xla")
+    if os.environ.get("FASTPITCH_TPU_TEST_TORCH_COMPILE"):
+        names.append("torch_compile")
+    return names
+
+
+@pytest.mark.parametrize("backend", _backends())
+def test_compiled_backend_matches_and_never_recompiles(
+    backend: str, models: tuple[object, object], synth: Synthesizer,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    monkeypatch.setenv("PJRT_DEVICE", "CPU")
+    buckets = Buckets(tokens=(16, 128), batch=(1, 4), frames=(256, 1024))
+    s = Synthesizer(models[0], models[1], backend=backend, dtype="float32",  # type: ignore[arg-type]
+                    buckets=buckets, cache_dir=str(tmp_path / "cache"))
+    compiled = s.warmup(progress=False)
+    assert compiled >= len(buckets.batch) * (len(buckets.tokens) + len(buckets.frames))
+    before = s.backend.compile_count()
+    outs = s.synthesize(SENTENCES)
+    for text in SENTENCES:
+        s.synthesize(text)
+    list(s.synthesize_stream("One. Two three. Four five six."))
+    assert s.backend.compile_count() == before, "recompiled after warm-up"
+    for text, audio in zip(SENTENCES, outs):
+        ref = synth.synthesize(text)
+        assert len(audio) == len(ref)
+        assert np.abs(audio.samples - ref.samples).max() <= 1e-4
+
+
+@pytest.mark.parametrize("backend", ["torch", *_backends()])
+def test_bfloat16_stays_close(backend: str, models: tuple[object, object],
+                              synth: Synthesizer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """bf16 flips a few rounded durations (a few frames in total) and keeps the loudness."""
+    monkeypatch.setenv("PJRT_DEVICE", "CPU")
+    s = Synthesizer(models[0], models[1], backend=backend, dtype="bfloat16",  # type: ignore[arg-type]
+                    buckets=BUCKETS, cache_dir="")
+    text = SENTENCES[1]
+    low, ref = s.synthesize(text), synth.synthesize(text)
+    assert abs(len(low) - len(ref)) <= 0.02 * len(ref)
+    n = min(len(low), len(ref))
+    assert np.abs(low.samples[:n]).max() > 0.05
+    assert abs(np.sqrt(np.mean(low.samples**2)) / np.sqrt(np.mean(ref.samples**2)) - 1) < 0.25

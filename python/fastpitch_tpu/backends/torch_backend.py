@@ -4,6 +4,7 @@ CUDA graphs on a GPU). CUDA when available, else CPU."""
 from __future__ import annotations
 
 import copy
+import os
 from typing import Any
 
 import numpy as np
@@ -68,10 +69,11 @@ class TorchCompileBackend(TorchBackend):
                  device: str | None = None, cache_dir: str | None = None) -> None:
         super().__init__(encode, decode, dtype=dtype, device=device, cache_dir=cache_dir)
         if cache_dir:
-            import os
-
             os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", cache_dir)
-        mode = "reduce-overhead" if self.torch_device.type == "cuda" else None
+        # CUDA graphs on a GPU; FASTPITCH_TPU_COMPILE_MODE picks another torch.compile mode
+        # (e.g. "max-autotune", slower to compile).
+        mode = os.environ.get("FASTPITCH_TPU_COMPILE_MODE") or (
+            "reduce-overhead" if self.torch_device.type == "cuda" else None)
         self._compiled_encode = torch.compile(self._encode, dynamic=False, mode=mode)
         self._compiled_decode = torch.compile(self._decode, dynamic=False, mode=mode)
         self._shapes: set[tuple[Any, ...]] = set()

@@ -3,7 +3,8 @@
     fastpitch-tpu "Hello world." -o hello.wav --fastpitch CKPT
     fastpitch-tpu -i lines.txt -o out_dir/ --fastpitch CKPT     # one WAV per line, progress bar
     echo "Hello." | fastpitch-tpu -o hello.wav --fastpitch CKPT
-    fastpitch-tpu bench --backend torch jax                      # end-to-end latency benchmark
+    fastpitch-tpu serve --fastpitch CKPT --port 8000              # HTTP server
+    fastpitch-tpu bench --backends torch jax                     # end-to-end latency benchmark
 
 Model settings (architecture, audio rates, text frontend) come from the checkpoints; the flags
 only choose files, the backend and the per-utterance controls.
@@ -19,7 +20,7 @@ from pathlib import Path
 
 __all__ = ["main"]
 
-COMMANDS = ("speak", "bench")
+COMMANDS = ("speak", "bench", "serve")
 
 
 def _speak_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -54,6 +55,81 @@ def _engine_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float16", "float32"])
     p.add_argument("--device", help="device for the backend (e.g. cuda:1, cpu)")
     p.add_argument("--cache-dir", help="compilation cache folder (default: user cache)")
+
+
+def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("serve", help="HTTP server with dynamic batching (FastAPI + uvicorn)",
+                       description="Serve POST /v1/tts, /v1/tts/stream and /tts, /healthz, "
+                                   "/readyz and /metrics (needs the server extra).")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--fastpitch", required=True, help="FastPitch checkpoint of the default voice")
+    p.add_argument("--voice", action="append", default=[], metavar="NAME=CHECKPOINT",
+                   help="another voice, chosen in requests by NAME (repeatable)")
+    p.add_argument("--hifigan", default="lj", help="HiFi-GAN vocoder for every voice")
+    p.add_argument("--frontend", help="text frontend flavor (default: each checkpoint's)")
+    _engine_args(p)
+    p.add_argument("--max-batch", type=int, default=16, help="most requests per device batch")
+    p.add_argument("--max-wait-ms", type=float, default=5.0,
+                   help="how long to wait for a batch to fill")
+    p.add_argument("--max-queue", type=int, default=256, help="waiting requests before 503")
+    p.add_argument("--max-chars", type=int, default=5000, help="longest text (413 beyond)")
+    p.add_argument("--max-body-bytes", type=int, default=256 * 1024,
+                   help="largest request body (413 beyond)")
+    p.add_argument("--deadline-s", type=float, default=60.0, help="504 after this many seconds")
+    p.add_argument("--no-warmup", action="store_true",
+                   help="ready at once; graphs compile on first use")
+    p.add_argument("--log-level", default="info",
+                   choices=["critical", "error", "warning", "info", "debug"])
+
+
+def _batch_buckets(max_batch: int) -> tuple[int, ...]:
+    sizes = [1]
+    while sizes[-1] * 4 < max_batch:
+        sizes.append(sizes[-1] * 4)
+    if sizes[-1] != max_batch:
+        sizes.append(max_batch)
+    return tuple(sizes)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from fastpitch_tpu.server import ServerConfig, create_app
+    except ImportError as e:
+        raise SystemExit(f"error: the server needs the server extra ({e}): "
+                         "pip install 'fastpitch-tpu[server]'") from None
+    from fastpitch_tpu.checkpoints import load_hifigan
+    from fastpitch_tpu.engine import Buckets, Synthesizer
+    from fastpitch_tpu.errors import CheckpointError
+
+    if args.max_batch < 1 or args.max_queue < 1:
+        raise SystemExit("error: --max-batch and --max-queue must be positive")
+    checkpoints = {"default": args.fastpitch}
+    for item in args.voice:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise SystemExit(f"error: --voice takes NAME=CHECKPOINT, got {item!r}")
+        checkpoints[name] = path
+    buckets = Buckets(batch=_batch_buckets(args.max_batch))
+    try:
+        vocoder = load_hifigan(args.hifigan)
+        voices = {
+            name: Synthesizer(path, vocoder, frontend=args.frontend, backend=args.backend,
+                              dtype=args.dtype, device=args.device, buckets=buckets,
+                              cache_dir=args.cache_dir)
+            for name, path in checkpoints.items()
+        }
+    except (CheckpointError, ValueError, OSError) as e:
+        raise SystemExit(f"error: {e}") from None
+    config = ServerConfig(max_batch=args.max_batch, max_wait_ms=args.max_wait_ms,
+                          max_queue=args.max_queue, max_chars=args.max_chars,
+                          max_body_bytes=args.max_body_bytes, deadline_s=args.deadline_s,
+                          warmup=not args.no_warmup)
+    app = create_app(voices, config)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    return 0
 
 
 def _bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -133,12 +209,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     sub = parser.add_subparsers(dest="command", required=True)
     _speak_parser(sub)
+    _serve_parser(sub)
     _bench_parser(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     if args.command == "speak":
         return _speak(args)
+    if args.command == "serve":
+        return _serve(args)
     from fastpitch_tpu import benchmark
 
     return benchmark.run(args)

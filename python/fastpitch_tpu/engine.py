@@ -131,6 +131,10 @@ class _Chunk:
     audio: NDArray[np.float32] | None = field(default=None, repr=False)
 
 
+def _device_error(chunk: _Chunk) -> RuntimeError:
+    return RuntimeError(f"synthesis failed for text {chunk.text_index} (see the log)")
+
+
 def default_cache_dir() -> str:
     """Compilation cache: ``$FASTPITCH_TPU_COMPILE_CACHE`` or the user cache folder."""
     env = os.environ.get("FASTPITCH_TPU_COMPILE_CACHE")
@@ -246,9 +250,12 @@ class Synthesizer:
             yield Audio(samples, self.sample_rate)
 
     def warmup(self, progress: bool = True) -> int:
-        """Compile every bucket shape now; returns the number of graphs compiled."""
+        """Compile every bucket shape now; returns the number of graphs compiled (eager
+        backends have nothing to compile: 0 at once)."""
         from tqdm import tqdm
 
+        if not self.backend.compiles:
+            return 0
         b = self.buckets
         before = self.backend.compile_count()
         jobs = [("encode", n, t) for n in b.batch for t in b.tokens]
@@ -336,9 +343,37 @@ class Synthesizer:
 
     def _synthesize(self, texts: list[str], opts: SynthesisOptions,
                     progress: bool | None) -> list[Audio]:
+        results = self._run([(t, opts) for t in texts], progress)
+        for r in results:
+            if isinstance(r, BaseException):
+                raise r
+        return [r for r in results if isinstance(r, Audio)]
+
+    def synthesize_requests(
+        self, requests: Sequence[tuple[str, SynthesisOptions]]
+    ) -> list[Audio | Exception]:
+        """Speak many texts, each with its own options, batched together on the device.
+
+        A request that fails (bad text or options, or a failure of its own on the device) gets
+        its exception in its place; the others are unaffected. Used by the server's batcher.
+        """
+        return self._run(list(requests), progress=False)
+
+    def split_for_streaming(self, text: str) -> list[str]:
+        """The sentence pieces :meth:`synthesize_stream` speaks one by one (each fits a bucket)."""
+        return [piece for piece, _ in self._pieces(0, text, self.buckets.max_tokens)]
+
+    def _run(self, requests: list[tuple[str, SynthesisOptions]],
+             progress: bool | None) -> list[Audio | Exception]:
         from tqdm import tqdm
 
-        chunks = [c for i, t in enumerate(texts) for c in self._chunks(i, t, opts)]
+        results: list[Audio | Exception | None] = [None] * len(requests)
+        chunks: list[_Chunk] = []
+        for i, (text, opts) in enumerate(requests):
+            try:
+                chunks.extend(self._chunks(i, text, opts))
+            except Exception as e:  # reported in this request's place
+                results[i] = e
         order = sorted(chunks, key=lambda c: len(c.ids))
         batches: list[list[_Chunk]] = []
         for chunk in order:
@@ -348,22 +383,45 @@ class Synthesizer:
                 batches[-1].append(chunk)
             else:
                 batches.append([chunk])
-        show = progress if progress is not None else len(texts) > 1 and len(batches) > 4
-        with tqdm(total=len(texts), desc="synthesizing", unit="text", disable=not show) as bar:
-            remaining = [0] * len(texts)
-            for c in chunks:
-                remaining[c.text_index] += 1
+        show = progress if progress is not None else len(requests) > 1 and len(batches) > 4
+        remaining = [0] * len(requests)
+        for c in chunks:
+            remaining[c.text_index] += 1
+        with tqdm(total=len(requests), desc="synthesizing", unit="text",
+                  disable=not show) as bar:
             for batch in batches:
-                self._run_batch(batch)
+                self._run_isolated(batch, results)
                 for c in batch:
                     remaining[c.text_index] -= 1
                     if remaining[c.text_index] == 0:
                         bar.update(1)
-        results: list[list[Audio]] = [[] for _ in texts]
+        parts: list[list[Audio]] = [[] for _ in requests]
         for c in chunks:
-            assert c.audio is not None
-            results[c.text_index].append(Audio(c.audio, self.sample_rate))
-        return [Audio.concatenate(parts, opts.sentence_pause) for parts in results]
+            if c.audio is not None:
+                parts[c.text_index].append(Audio(c.audio, self.sample_rate))
+        out: list[Audio | Exception] = []
+        for i, (_, opts) in enumerate(requests):
+            r = results[i]
+            out.append(r if r is not None else Audio.concatenate(parts[i], opts.sentence_pause))
+        return out
+
+    def _run_isolated(self, batch: list[_Chunk], results: list[Audio | Exception | None]) -> None:
+        """Run a batch; if it fails, run its chunks one by one so that only the culprit fails."""
+        try:
+            self._run_batch(batch)
+            return
+        except Exception:
+            if len(batch) == 1:
+                log.exception("text %d failed", batch[0].text_index)
+                results[batch[0].text_index] = _device_error(batch[0])
+                return
+            log.exception("a batch of %d failed; retrying its rows one by one", len(batch))
+        for chunk in batch:
+            try:
+                self._run_batch([chunk])
+            except Exception:
+                log.exception("text %d failed", chunk.text_index)
+                results[chunk.text_index] = _device_error(chunk)
 
     def _run_batch(self, batch: list[_Chunk]) -> None:
         b = self.buckets

@@ -43,6 +43,9 @@ class Backend(abc.ABC):
                speaker: NDArray[np.int64], n_frames: int) -> NDArray[np.float32]:
         """Returns audio ``[b, n_frames * hop]`` on the host."""
 
+    compiles: bool = True
+    """Whether shapes are compiled (False for eager execution: nothing to warm up)."""
+
     def compile_count(self) -> int:
         """Graphs compiled so far by this backend (0 for eager execution)."""
         return 0

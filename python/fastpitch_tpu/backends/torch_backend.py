@@ -22,6 +22,7 @@ class TorchBackend(Backend):
     """Eager PyTorch: no compilation, any shape."""
 
     name = "torch"
+    compiles = False
 
     def __init__(self, encode: EncodeStage, decode: DecodeStage, *, dtype: torch.dtype,
                  device: str | None = None, cache_dir: str | None = None) -> None:
@@ -64,6 +65,7 @@ class TorchCompileBackend(TorchBackend):
     """``torch.compile`` with static shapes: one graph per bucket (CUDA graphs on a GPU)."""
 
     name = "torch_compile"
+    compiles = True
 
     def __init__(self, encode: EncodeStage, decode: DecodeStage, *, dtype: torch.dtype,
                  device: str | None = None, cache_dir: str | None = None) -> None:

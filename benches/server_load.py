@@ -1,0 +1,231 @@
+"""Load test of ``fastpitch-tpu serve`` on loopback: throughput and latency at several
+concurrencies, the batch sizes reached, and an overload run at 10x the measured capacity.
+
+It starts the server itself (127.0.0.1 only) on the benchmark model of ``fastpitch-tpu bench``
+(FastPitch 1.1 architecture, random weights, exported to a temporary file) unless ``--fastpitch``
+is given, and first measures the engine alone at the server's batch size in the same process
+(the reference for the server's aggregate real-time factor). Everything is bounded: each level
+runs for ``--seconds`` or ``--requests``, whichever ends first.
+
+    PYTHONPATH=python python benches/server_load.py --backend torch --concurrency 1 8 64
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+SENTENCES = [
+    "Printing, in the only sense with which we are at present concerned, differs from most if "
+    "not from all the arts.",
+    "The Commission has carefully considered the testimony of the witnesses.",
+    "He paid twenty dollars for the book on May third.",
+    "In the light of these findings, it has concluded that the shots were fired from the window.",
+    "Yes.",
+    "The rifle belonged to the assassin, who fired three times during the motorcade.",
+    "And it is worth mention in passing that, as an example of fine typography, the earliest book "
+    "printed with movable types surpasses all later ones.",
+    "Thank you very much.",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _rss_peak_kib(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    found = re.search(r"VmHWM:\s+(\d+)", status)
+    return int(found.group(1)) if found else -1
+
+
+def _histogram(metrics: str, name: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for line in metrics.splitlines():
+        m = re.match(rf'{name}_bucket{{le="([^"]+)"}} (\S+)', line)
+        if m:
+            out[m.group(1)] = float(m.group(2))
+    return out
+
+
+async def _closed_loop(url: str, clients: int, seconds: float, max_requests: int
+                       ) -> dict[str, Any]:
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    audio_s = 0.0
+    sent = 0
+    stop = time.monotonic() + seconds
+    rng = random.Random(0)
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal audio_s, sent
+        while time.monotonic() < stop and sent < max_requests:
+            sent += 1
+            text = rng.choice(SENTENCES)
+            t0 = time.perf_counter()
+            r = await client.post(f"{url}/v1/tts", json={"text": text, "format": "pcm16"})
+            latencies.append(time.perf_counter() - t0)
+            statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+            if r.status_code == 200:
+                audio_s += len(r.content) / 2 / int(r.headers.get("x-sample-rate", 22050))
+
+    limits = httpx.Limits(max_connections=clients + 8, max_keepalive_connections=clients + 8)
+    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(clients)))
+        wall = time.perf_counter() - t0
+    latencies.sort()
+    return {
+        "clients": clients, "requests": len(latencies), "statuses": statuses,
+        "req_per_s": len(latencies) / wall, "rtf": audio_s / wall,
+        "p50_ms": statistics.median(latencies) * 1e3,
+        "p99_ms": latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] * 1e3,
+    }
+
+
+async def _open_loop(url: str, rate: float, seconds: float, max_requests: int) -> dict[str, Any]:
+    """Requests arrive at ``rate`` per second whatever the answers: overload."""
+    statuses: dict[str, int] = {}
+    rng = random.Random(1)
+    tasks = []
+    limits = httpx.Limits(max_connections=4096, max_keepalive_connections=512)
+    async with httpx.AsyncClient(timeout=300, limits=limits) as client:
+
+        async def one() -> None:
+            try:
+                r = await client.post(f"{url}/v1/tts",
+                                      json={"text": rng.choice(SENTENCES), "format": "pcm16"})
+                key = str(r.status_code)
+            except httpx.HTTPError as e:
+                key = f"no answer ({type(e).__name__})"
+            statuses[key] = statuses.get(key, 0) + 1
+
+        start = time.monotonic()
+        n = 0
+        while time.monotonic() - start < seconds and n < max_requests:
+            tasks.append(asyncio.create_task(one()))
+            n += 1
+            await asyncio.sleep(max(0.0, start + n / rate - time.monotonic()))
+        await asyncio.gather(*tasks)
+    return {"rate": rate, "sent": n, "statuses": statuses}
+
+
+def _engine_reference(args: argparse.Namespace, fastpitch: str, hifigan: str) -> dict[str, float]:
+    from fastpitch_tpu.engine import Buckets, Synthesizer
+
+    synth = Synthesizer(fastpitch, hifigan, backend=args.backend, dtype=args.dtype,
+                        buckets=Buckets(batch=(1, 4, args.max_batch) if args.max_batch > 4
+                                        else (1, args.max_batch)),
+                        cache_dir=args.cache_dir)
+    texts = [SENTENCES[i % len(SENTENCES)] for i in range(args.max_batch)]
+    synth.synthesize(texts)
+    synth.synthesize(texts)
+    runs = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        audios = synth.synthesize(texts)
+        runs.append(sum(a.duration for a in audios) / (time.perf_counter() - t0))
+    return {"batch": args.max_batch, "rtf": statistics.median(runs)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--fastpitch", help="checkpoint (default: the benchmark model)")
+    ap.add_argument("--hifigan", default="lj")
+    ap.add_argument("--backend", default="auto")
+    ap.add_argument("--dtype", default="bfloat16")
+    ap.add_argument("--cache-dir", default=None)
+    ap.add_argument("--max-batch", type=int, default=16)
+    ap.add_argument("--max-wait-ms", type=float, default=5.0)
+    ap.add_argument("--max-queue", type=int, default=256)
+    ap.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 64])
+    ap.add_argument("--seconds", type=float, default=20.0, help="per level")
+    ap.add_argument("--requests", type=int, default=2000, help="per level, at most")
+    ap.add_argument("--overload-seconds", type=float, default=15.0)
+    ap.add_argument("--json", help="write the results here")
+    args = ap.parse_args()
+
+    tmp = tempfile.TemporaryDirectory()
+    fastpitch = args.fastpitch
+    if fastpitch is None:
+        from fastpitch_tpu.benchmark import benchmark_models
+        from fastpitch_tpu.checkpoints import export_fastpitch
+
+        model, _ = benchmark_models(hifigan=args.hifigan)
+        fastpitch = str(export_fastpitch(model, Path(tmp.name) / "bench.safetensors"))
+    results: dict[str, Any] = {"engine": _engine_reference(args, fastpitch, args.hifigan)}
+    print(f"engine alone, batch {args.max_batch}: RTF {results['engine']['rtf']:.0f}x",
+          flush=True)
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    cmd = [sys.executable, "-m", "fastpitch_tpu", "serve", "--host", "127.0.0.1",
+           "--port", str(port), "--fastpitch", fastpitch, "--hifigan", args.hifigan,
+           "--backend", args.backend, "--dtype", args.dtype, "--max-batch", str(args.max_batch),
+           "--max-wait-ms", str(args.max_wait_ms), "--max-queue", str(args.max_queue),
+           "--log-level", "warning"]
+    if args.cache_dir is not None:
+        cmd += ["--cache-dir", args.cache_dir]
+    server = subprocess.Popen(cmd, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        deadline = time.monotonic() + 900
+        while True:
+            if server.poll() is not None:
+                raise SystemExit("the server exited during start-up")
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("the server did not become ready")
+            time.sleep(0.5)
+        levels = []
+        for clients in args.concurrency:
+            before = _histogram(httpx.get(f"{url}/metrics").text, "tts_batch_size")
+            row = asyncio.run(_closed_loop(url, clients, args.seconds, args.requests))
+            after = _histogram(httpx.get(f"{url}/metrics").text, "tts_batch_size")
+            row["batch_sizes"] = {k: after[k] - before.get(k, 0) for k in after}
+            row["vs_engine"] = row["rtf"] / results["engine"]["rtf"]
+            levels.append(row)
+            print(f"{clients:>4} clients: {row['req_per_s']:7.1f} req/s  RTF {row['rtf']:7.0f}x "
+                  f"({100 * row['vs_engine']:.0f} % of the engine)  p50 {row['p50_ms']:8.1f} ms"
+                  f"  p99 {row['p99_ms']:8.1f} ms  statuses {row['statuses']}", flush=True)
+        results["levels"] = levels
+        capacity = max(row["req_per_s"] for row in levels)
+        over = asyncio.run(_open_loop(url, 10 * capacity, args.overload_seconds,
+                                      int(10 * capacity * args.overload_seconds) + 1))
+        over["server_alive"] = server.poll() is None and httpx.get(
+            f"{url}/healthz", timeout=10).status_code == 200
+        over["peak_rss_mib"] = _rss_peak_kib(server.pid) / 1024
+        results["overload"] = over
+        print(f"overload at {over['rate']:.0f} req/s (10x capacity) for "
+              f"{args.overload_seconds:.0f} s: {over['sent']} sent, statuses {over['statuses']}, "
+              f"server alive {over['server_alive']}, peak RSS {over['peak_rss_mib']:.0f} MiB",
+              flush=True)
+    finally:
+        server.terminate()
+        server.wait(60)
+        tmp.cleanup()
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,270 @@
+"""The HTTP server, as a real process on 127.0.0.1 (tiny fixture model, eager CPU backend)."""
+
+from __future__ import annotations
+
+import base64
+import concurrent.futures
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("uvicorn")
+httpx = pytest.importorskip("httpx")
+soundfile = pytest.importorskip("soundfile")
+
+FIXTURES = Path(__file__).parent / "fixtures"
+FASTPITCH = FIXTURES / "fastpitch" / "dle_single" / "FastPitch_checkpoint_1000.pt"
+MULTI = FIXTURES / "fastpitch" / "dle_multispeaker" / "FastPitch_checkpoint_1000_ddp.pt"
+HIFIGAN = FIXTURES / "hifigan" / "jik876_v1small" / "generator_v1small"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    def __init__(self, *extra: str) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        cmd = [sys.executable, "-m", "fastpitch_tpu", "serve", "--port", str(self.port),
+               "--fastpitch", str(FASTPITCH), "--hifigan", str(HIFIGAN), "--backend", "torch",
+               "--dtype", "float32", "--cache-dir", "", "--log-level", "warning", *extra]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     env=env)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.output()}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("server did not become ready")
+
+    def output(self) -> str:
+        assert self.proc.stdout is not None
+        return self.proc.stdout.read().decode(errors="replace") if self.proc.poll() is not None \
+            else ""
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Server]:
+    s = Server("--voice", f"multi={MULTI}", "--max-chars", "400", "--max-body-bytes", "4000",
+               "--max-batch", "4")
+    yield s
+    s.stop()
+
+
+def post(server: Server, path: str, **body: object) -> httpx.Response:
+    return httpx.post(f"{server.url}{path}", json=body, timeout=60)
+
+
+def metric(server: Server, name: str) -> float:
+    text = httpx.get(f"{server.url}/metrics", timeout=10).text
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name) and not line.startswith("#"):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_health_and_readiness(server: Server) -> None:
+    assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
+    ready = httpx.get(f"{server.url}/readyz").json()
+    assert ready["status"] == "ready" and ready["voices"] == ["default", "multi"]
+
+
+def test_tts_formats(server: Server) -> None:
+    wav = post(server, "/v1/tts", text="Hello world.")
+    assert wav.status_code == 200 and wav.headers["content-type"] == "audio/wav"
+    samples, rate = soundfile.read(io.BytesIO(wav.content), dtype="int16")
+    assert rate == 22050 and len(samples) % 256 == 0 and len(samples) > 0
+    pcm = post(server, "/v1/tts", text="Hello world.", format="pcm16")
+    assert pcm.headers["content-type"].startswith("audio/L16")
+    assert pcm.content == samples.astype("<i2").tobytes()
+    b64 = post(server, "/v1/tts", text="Hello world.", format="base64").json()
+    assert base64.b64decode(b64["audio"]) == wav.content
+    assert b64["sample_rate"] == 22050 and b64["duration"] == pytest.approx(len(samples) / 22050)
+
+
+def test_controls_and_voices(server: Server) -> None:
+    normal = post(server, "/v1/tts", text="Hello world.", format="pcm16").content
+    fast = post(server, "/v1/tts", text="Hello world.", format="pcm16", pace=1.5).content
+    assert len(fast) < len(normal)
+    multi = post(server, "/v1/tts", text="Hello world.", voice="multi", speaker=2)
+    assert multi.status_code == 200
+    bad = post(server, "/v1/tts", text="Hello world.", voice="multi", speaker=7)
+    assert bad.status_code == 422 and "speaker" in bad.text
+
+
+def test_compat_batch_endpoint(server: Server) -> None:
+    body = post(server, "/tts", texts=["First one.", "Second, longer one."]).json()
+    assert len(body["audios"]) == 2 and body["sample_rate"] == 22050
+    lengths = [soundfile.info(io.BytesIO(base64.b64decode(a))).frames for a in body["audios"]]
+    assert lengths[1] > lengths[0]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "fragment"),
+    [
+        ({"text": ""}, 422, "text"),
+        ({"text": "Hi.", "pace": 0}, 422, "pace"),
+        ({"text": "Hi.", "format": "mp3"}, 422, "format"),
+        ({"text": "Hi.", "voice": "../../etc/passwd"}, 422, "voice"),
+        ({"text": "Hi.", "voice": "/tmp/model.pt"}, 422, "voice"),
+        ({"text": "Hi.", "voice": "nobody"}, 422, "unknown voice"),
+        ({"text": "Hi.", "extra": 1}, 422, "extra"),
+        ({"text": "   "}, 422, "nothing to speak"),
+        ({"text": "word " * 100}, 413, "limit"),
+    ],
+)
+def test_errors(server: Server, body: dict[str, object], status: int, fragment: str) -> None:
+    r = httpx.post(f"{server.url}/v1/tts", json=body, timeout=30)
+    assert r.status_code == status, r.text
+    assert fragment in r.text
+
+
+def test_body_limits(server: Server) -> None:
+    big = {"text": "a" * 5000}
+    r = httpx.post(f"{server.url}/v1/tts", json=big, timeout=30)
+    assert r.status_code == 413
+    # Without a Content-Length (chunked upload) the bytes are counted as they arrive.
+    chunks = iter([b'{"text": "', b"a" * 5000, b'"}'])
+    r = httpx.post(f"{server.url}/v1/tts", content=chunks,
+                   headers={"content-type": "application/json"}, timeout=30)
+    assert r.status_code == 413
+    assert httpx.post(f"{server.url}/v1/tts", content=b"{not json",
+                      headers={"content-type": "application/json"}).status_code == 422
+
+
+def test_stream_sends_sentences_as_they_come(server: Server) -> None:
+    text = "One short sentence. Another one follows it. And a third to finish."
+    with httpx.stream("POST", f"{server.url}/v1/tts/stream", json={"text": text},
+                      timeout=60) as r:
+        assert r.status_code == 200 and r.headers["content-type"] == "audio/wav"
+        data = b"".join(r.iter_bytes())
+    assert data[:4] == b"RIFF"
+    pcm = post(server, "/v1/tts/stream", text=text, format="pcm16").content
+    assert len(data) - 44 == len(pcm)
+    assert len(pcm) > len(post(server, "/v1/tts", text="One short sentence.",
+                               format="pcm16").content)
+
+
+def test_disconnect_mid_stream_frees_the_server(server: Server) -> None:
+    text = " ".join(f"Sentence number {i} is here." for i in range(12))
+    with httpx.stream("POST", f"{server.url}/v1/tts/stream", json={"text": text},
+                      timeout=60) as r:
+        first = next(r.iter_bytes())
+        assert first[:4] == b"RIFF"
+    # The client is gone: the rest of that stream's jobs are cancelled, the queue drains.
+    deadline = time.monotonic() + 30
+    while metric(server, "tts_queue_depth") > 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert metric(server, "tts_queue_depth") == 0
+    assert post(server, "/v1/tts", text="Still here.").status_code == 200
+
+
+def test_metrics(server: Server) -> None:
+    post(server, "/v1/tts", text="Count me.")
+    text = httpx.get(f"{server.url}/metrics").text
+    for name in ("tts_requests_total", "tts_queue_depth", "tts_batch_size_bucket",
+                 "tts_request_latency_seconds_bucket", "tts_audio_seconds_total"):
+        assert name in text
+    assert 'endpoint="/v1/tts",status="200"' in text
+    assert metric(server, "tts_audio_seconds_total") > 0
+
+
+def test_concurrent_requests_are_batched(server: Server) -> None:
+    before = metric(server, "tts_batch_size_count")
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        codes = list(pool.map(lambda i: post(server, "/v1/tts", text=f"Request {i}.").status_code,
+                              range(24)))
+    assert codes == [200] * 24
+    batches = metric(server, "tts_batch_size_count") - before
+    assert batches < 24  # several requests shared a device batch
+
+
+def test_queue_full_and_deadline() -> None:
+    s = Server("--max-queue", "1", "--max-batch", "1", "--deadline-s", "0.5", "--max-wait-ms", "0")
+    try:
+        text = " ".join(["This request takes the device for a while."] * 4)
+        with concurrent.futures.ThreadPoolExecutor(12) as pool:
+            responses = list(pool.map(lambda _: post(s, "/v1/tts", text=text), range(12)))
+        codes = sorted(r.status_code for r in responses)
+        assert set(codes) <= {200, 503, 504}, codes
+        assert 503 in codes
+        busy = next(r for r in responses if r.status_code == 503)
+        assert busy.headers["retry-after"] == "1"
+        assert 504 in codes or 200 in codes
+        assert 500 not in codes
+        assert post(s, "/v1/tts", text="Hi.").status_code in (200, 504)
+    finally:
+        s.stop()
+
+
+def test_sigterm_drains_in_flight_requests() -> None:
+    s = Server("--max-batch", "2")
+    text = " ".join(["A sentence that keeps the device busy for a moment."] * 3)
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        futures = [pool.submit(post, s, "/v1/tts", text=text) for _ in range(6)]
+        time.sleep(0.3)
+        s.proc.send_signal(signal.SIGTERM)
+        responses = [f.result() for f in futures]
+    assert [r.status_code for r in responses] == [200] * 6
+    # uvicorn exits after the drain, re-raising the signal it caught (status -SIGTERM).
+    assert s.proc.wait(30) in (0, -signal.SIGTERM)
+
+
+def test_openapi_has_examples(server: Server) -> None:
+    schema = httpx.get(f"{server.url}/openapi.json").json()
+    assert {"/v1/tts", "/v1/tts/stream", "/tts", "/healthz", "/readyz", "/metrics"} <= set(
+        schema["paths"])
+    assert "examples" in schema["components"]["schemas"]["TTSRequest"]
+
+
+def test_schemathesis_finds_no_server_error(server: Server) -> None:
+    """Requests generated from the OpenAPI schema (valid and invalid): any status but 5xx."""
+    hypothesis = pytest.importorskip("hypothesis")
+    schemathesis = pytest.importorskip("schemathesis")
+    from hypothesis import strategies as st
+    from schemathesis.generation import GenerationMode
+
+    schema = schemathesis.openapi.from_url(f"{server.url}/openapi.json")
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) == 6
+    modes = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+    for operation, mode in [(op, m) for op in operations for m in modes]:
+        if mode is GenerationMode.NEGATIVE and operation.method.upper() == "GET":
+            continue  # nothing to get wrong in a GET without parameters
+
+        @hypothesis.settings(max_examples=25, deadline=None, database=None,
+                             suppress_health_check=list(hypothesis.HealthCheck))
+        @hypothesis.given(data=st.data())
+        def run(data: st.DataObject) -> None:
+            case = data.draw(operation.as_strategy(generation_mode=mode))
+            response = case.call(base_url=server.url, timeout=60)
+            assert response.status_code < 500, (case.path, case.body, response.text)
+
+        run()

@@ -5,7 +5,8 @@ It starts the server itself (127.0.0.1 only) on the benchmark model of ``fastpit
 (FastPitch 1.1 architecture, random weights, exported to a temporary file) unless ``--fastpitch``
 is given, and first measures the engine alone at the server's batch size in the same process
 (the reference for the server's aggregate real-time factor). Everything is bounded: each level
-runs for ``--seconds`` or ``--requests``, whichever ends first.
+runs for ``--seconds`` or ``--requests``, whichever ends first. With the jax backend set
+``XLA_PYTHON_CLIENT_PREALLOCATE=false`` (two processes share the GPU: this one and the server).
 
     PYTHONPATH=python python benches/server_load.py --backend torch --concurrency 1 8 64
 """
@@ -99,10 +100,11 @@ async def _closed_loop(url: str, clients: int, seconds: float, max_requests: int
     }
 
 
-async def _open_loop(url: str, rate: float, seconds: float, max_requests: int) -> dict[str, Any]:
+async def _open_loop(url: str, rate: float, seconds: float, max_requests: int,
+                     seed: int = 1) -> dict[str, Any]:
     """Requests arrive at ``rate`` per second whatever the answers: overload."""
     statuses: dict[str, int] = {}
-    rng = random.Random(1)
+    rng = random.Random(seed)
     tasks = []
     limits = httpx.Limits(max_connections=4096, max_keepalive_connections=512)
     async with httpx.AsyncClient(timeout=300, limits=limits) as client:
@@ -122,15 +124,42 @@ async def _open_loop(url: str, rate: float, seconds: float, max_requests: int) -
             tasks.append(asyncio.create_task(one()))
             n += 1
             await asyncio.sleep(max(0.0, start + n / rate - time.monotonic()))
+        sending = time.monotonic() - start
         await asyncio.gather(*tasks)
-    return {"rate": rate, "sent": n, "statuses": statuses}
+    return {"rate": rate, "sent": n, "send_seconds": sending, "statuses": statuses}
+
+
+def _open_loop_process(job: tuple[str, float, float, int, int]) -> dict[str, Any]:
+    url, rate, seconds, max_requests, seed = job
+    return asyncio.run(_open_loop(url, rate, seconds, max_requests, seed))
+
+
+def _overload(url: str, rate: float, seconds: float, processes: int) -> dict[str, Any]:
+    """The open loop split over several client processes (one Python client cannot send fast
+    enough to overload a GPU server on its own)."""
+    import multiprocessing
+
+    share = rate / processes
+    jobs = [(url, share, seconds, int(share * seconds) + 1, seed) for seed in range(processes)]
+    with multiprocessing.get_context("spawn").Pool(processes) as pool:
+        parts = pool.map(_open_loop_process, jobs)
+    statuses: dict[str, int] = {}
+    for part in parts:
+        for key, count in part["statuses"].items():
+            statuses[key] = statuses.get(key, 0) + count
+    sent = sum(p["sent"] for p in parts)
+    achieved = sent / max(p["send_seconds"] for p in parts)
+    return {"rate": rate, "achieved_rate": achieved, "sent": sent, "statuses": statuses,
+            "client_processes": processes}
 
 
 def _engine_reference(args: argparse.Namespace, fastpitch: str, hifigan: str) -> dict[str, float]:
     from fastpitch_tpu.engine import Buckets, Synthesizer
 
     synth = Synthesizer(fastpitch, hifigan, backend=args.backend, dtype=args.dtype,
-                        buckets=Buckets(batch=(1, 4, args.max_batch) if args.max_batch > 4
+                        buckets=Buckets(tokens=tuple(args.token_buckets),
+                                        frames=tuple(args.frame_buckets),
+                                        batch=(1, 4, args.max_batch) if args.max_batch > 4
                                         else (1, args.max_batch)),
                         cache_dir=args.cache_dir)
     texts = [SENTENCES[i % len(SENTENCES)] for i in range(args.max_batch)]
@@ -155,9 +184,14 @@ def main() -> None:
     ap.add_argument("--max-wait-ms", type=float, default=5.0)
     ap.add_argument("--max-queue", type=int, default=256)
     ap.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 64])
+    ap.add_argument("--token-buckets", type=int, nargs="+", default=[32, 64, 128])
+    ap.add_argument("--frame-buckets", type=int, nargs="+",
+                    default=[64, 128, 256, 384, 512, 768, 1024])
     ap.add_argument("--seconds", type=float, default=20.0, help="per level")
     ap.add_argument("--requests", type=int, default=2000, help="per level, at most")
     ap.add_argument("--overload-seconds", type=float, default=15.0)
+    ap.add_argument("--client-processes", type=int, default=4,
+                    help="processes sending the overload")
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args()
 
@@ -179,7 +213,8 @@ def main() -> None:
            "--port", str(port), "--fastpitch", fastpitch, "--hifigan", args.hifigan,
            "--backend", args.backend, "--dtype", args.dtype, "--max-batch", str(args.max_batch),
            "--max-wait-ms", str(args.max_wait_ms), "--max-queue", str(args.max_queue),
-           "--log-level", "warning"]
+           "--log-level", "warning", "--token-buckets", *map(str, args.token_buckets),
+           "--frame-buckets", *map(str, args.frame_buckets)]
     if args.cache_dir is not None:
         cmd += ["--cache-dir", args.cache_dir]
     server = subprocess.Popen(cmd, env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -209,14 +244,14 @@ def main() -> None:
                   f"  p99 {row['p99_ms']:8.1f} ms  statuses {row['statuses']}", flush=True)
         results["levels"] = levels
         capacity = max(row["req_per_s"] for row in levels)
-        over = asyncio.run(_open_loop(url, 10 * capacity, args.overload_seconds,
-                                      int(10 * capacity * args.overload_seconds) + 1))
+        over = _overload(url, 10 * capacity, args.overload_seconds, args.client_processes)
         over["server_alive"] = server.poll() is None and httpx.get(
             f"{url}/healthz", timeout=10).status_code == 200
         over["peak_rss_mib"] = _rss_peak_kib(server.pid) / 1024
         results["overload"] = over
-        print(f"overload at {over['rate']:.0f} req/s (10x capacity) for "
-              f"{args.overload_seconds:.0f} s: {over['sent']} sent, statuses {over['statuses']}, "
+        print(f"overload at {over['rate']:.0f} req/s (10x capacity; {over['achieved_rate']:.0f} "
+              f"req/s sent) for {args.overload_seconds:.0f} s: {over['sent']} sent, statuses "
+              f"{over['statuses']}, "
               f"server alive {over['server_alive']}, peak RSS {over['peak_rss_mib']:.0f} MiB",
               flush=True)
     finally:

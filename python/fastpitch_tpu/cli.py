@@ -16,6 +16,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 __all__ = ["main"]
@@ -77,6 +78,10 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--max-body-bytes", type=int, default=256 * 1024,
                    help="largest request body (413 beyond)")
     p.add_argument("--deadline-s", type=float, default=60.0, help="504 after this many seconds")
+    p.add_argument("--token-buckets", type=int, nargs="+",
+                   help="static token lengths (default: 32 64 128 256)")
+    p.add_argument("--frame-buckets", type=int, nargs="+",
+                   help="static mel lengths (default: 64 ... 3072 in steps of at most 25 %%)")
     p.add_argument("--no-warmup", action="store_true",
                    help="ready at once; graphs compile on first use")
     p.add_argument("--log-level", default="info",
@@ -112,7 +117,14 @@ def _serve(args: argparse.Namespace) -> int:
         if not sep or not name or not path:
             raise SystemExit(f"error: --voice takes NAME=CHECKPOINT, got {item!r}")
         checkpoints[name] = path
-    buckets = Buckets(batch=_batch_buckets(args.max_batch))
+    try:
+        buckets = Buckets(batch=_batch_buckets(args.max_batch))
+        if args.token_buckets:
+            buckets = replace(buckets, tokens=tuple(sorted(set(args.token_buckets))))
+        if args.frame_buckets:
+            buckets = replace(buckets, frames=tuple(sorted(set(args.frame_buckets))))
+    except ValueError as e:
+        raise SystemExit(f"error: {e}") from None
     try:
         vocoder = load_hifigan(args.hifigan)
         voices = {

@@ -21,7 +21,7 @@ from pathlib import Path
 
 __all__ = ["main"]
 
-COMMANDS = ("speak", "bench", "serve")
+COMMANDS = ("speak", "bench", "serve", "train")
 
 
 def _speak_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -144,6 +144,55 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("train", help="build a dataset and train a voice",
+                       description="Train FastPitch voices: 'dataset' turns (audio, text) pairs "
+                                   "into training shards, 'fit' trains (resumable).")
+    steps = p.add_subparsers(dest="train_command", required=True)
+    d = steps.add_parser("dataset", help="(audio, text) pairs -> training shards")
+    d.add_argument("source", type=Path,
+                   help="folder with metadata.jsonl (id, text, audio[, f0_hz, f0_hop_s]) or "
+                        "LJSpeech's metadata.csv + wavs/")
+    d.add_argument("out", type=Path, help="dataset folder to write")
+    d.add_argument("--frontend", default="nemo_arpabet", help="text frontend flavor")
+    d.add_argument("--jobs", type=int, default=1, help="worker processes")
+    f = steps.add_parser("fit", help="train or fine-tune a voice on a dataset")
+    f.add_argument("dataset", type=Path)
+    f.add_argument("run", type=Path, help="run folder (checkpoints, samples, log); resumes")
+    f.add_argument("--preset", default="small", choices=["small", "dle", "tiny"],
+                   help="architecture of a new voice")
+    f.add_argument("--init", help="start from this FastPitch checkpoint (fine-tuning)")
+    f.add_argument("--steps", type=int, default=50_000)
+    f.add_argument("--batch-size", type=int, default=32)
+    f.add_argument("--learning-rate", type=float, default=1e-3)
+    f.add_argument("--validate-every", type=int, default=1000)
+    f.add_argument("--checkpoint-every", type=int, default=1000)
+    f.add_argument("--device", help="cuda, cpu ... (default: cuda if available)")
+
+
+def _train(args: argparse.Namespace) -> int:
+    try:
+        from fastpitch_tpu.train import TrainConfig, build_dataset, train
+    except ImportError as e:
+        raise SystemExit(f"error: training needs the train extra ({e})") from None
+    try:
+        if args.train_command == "dataset":
+            info = build_dataset(args.source, args.out, frontend=args.frontend, jobs=args.jobs)
+            print(f"{args.out}: {info.utterances} utterances, {info.seconds / 3600:.2f} h, "
+                  f"{info.skipped} skipped; pitch {info.pitch_mean:.1f} ± {info.pitch_std:.1f} Hz")
+            return 0
+        cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size,
+                          learning_rate=args.learning_rate, validate_every=args.validate_every,
+                          checkpoint_every=args.checkpoint_every)
+        val = train(args.dataset, args.run, preset=args.preset, init=args.init, config=cfg,
+                    device=args.device)
+    except (ValueError, OSError) as e:
+        raise SystemExit(f"error: {e}") from None
+    print(f"{args.run / 'voice.safetensors'}: validation " +
+          ", ".join(f"{k} {v:.4f}" for k, v in val.items()))
+    return 0
+
+
 def _bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from fastpitch_tpu import benchmark
 
@@ -222,6 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     _speak_parser(sub)
     _serve_parser(sub)
+    _train_parser(sub)
     _bench_parser(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
@@ -230,6 +280,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _speak(args)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "train":
+        return _train(args)
     from fastpitch_tpu import benchmark
 
     return benchmark.run(args)

@@ -1,0 +1,14 @@
+"""Training FastPitch voices (``fastpitch-tpu train``): dataset building from (audio, text)
+pairs, learned alignment, the training loop. Needs the ``train`` extra for pitch from audio
+(librosa) and resampling (scipy).
+
+- :func:`build_dataset` / :func:`load_dataset` (:mod:`.dataset`);
+- :func:`train`, :class:`TrainConfig`, :data:`PRESETS` (:mod:`.trainer`);
+- :mod:`.alignment`: the alignment module, its losses and monotonic alignment search;
+- :mod:`.step`: one training forward pass and its losses.
+"""
+
+from fastpitch_tpu.train.dataset import DatasetInfo, build_dataset, load_dataset
+from fastpitch_tpu.train.trainer import PRESETS, TrainConfig, train
+
+__all__ = ["PRESETS", "DatasetInfo", "TrainConfig", "build_dataset", "load_dataset", "train"]

@@ -1,0 +1,268 @@
+"""Training loop: FastPitch + learned alignment on a dataset built by :mod:`.dataset`.
+
+bf16 autocast on CUDA (float32 elsewhere), AdamW with warm-up then inverse-square-root decay,
+gradient clipping, length-bucketed batches. Every ``checkpoint_every`` steps the run directory
+gets ``checkpoint.pt`` (model, aligner, optimizer, step; read back with
+``torch.load(weights_only=True)``) and ``voice.safetensors`` (the model alone, fp16, loadable by
+:func:`~fastpitch_tpu.checkpoints.load_fastpitch`); a run restarted on the same directory resumes
+from the checkpoint. Every ``validate_every`` steps: validation losses and a sample WAV of the
+first validation sentence (``samples/step-N.wav``). Losses go to ``log.jsonl``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from fastpitch_tpu.models.fastpitch import FastPitch, FastPitchConfig, FFTConfig, PredictorConfig
+from fastpitch_tpu.train.alignment import AlignmentEncoder, beta_binomial_prior
+from fastpitch_tpu.train.dataset import DatasetInfo, Utterance, load_dataset
+from fastpitch_tpu.train.step import Batch, LossWeights, training_losses
+
+__all__ = ["PRESETS", "TrainConfig", "train"]
+
+
+def _small() -> FastPitchConfig:
+    fft = FFTConfig(n_layer=4, n_head=2, d_head=64, d_inner=1024, kernel_size=(3, 3))
+    pred = PredictorConfig(filter_size=256, kernel_size=3, n_layers=2)
+    return FastPitchConfig(d_model=256, encoder=fft, decoder=fft, duration_predictor=pred,
+                           pitch_predictor=pred)
+
+
+def _tiny() -> FastPitchConfig:
+    fft = FFTConfig(n_layer=1, n_head=1, d_head=16, d_inner=32, kernel_size=(3, 3))
+    pred = PredictorConfig(filter_size=16, kernel_size=3, n_layers=1)
+    return FastPitchConfig(d_model=16, encoder=fft, decoder=fft, duration_predictor=pred,
+                           pitch_predictor=pred)
+
+
+PRESETS = {
+    "small": _small,
+    "dle": lambda: FastPitchConfig(energy_predictor=PredictorConfig()),
+    "tiny": _tiny,
+}
+"""Architectures by name: ``small`` (256 wide, 4 + 4 layers, ~9 M parameters: the shipped voice's
+size class), ``dle`` (DeepLearningExamples' FastPitch 1.1 with energy, 45 M), ``tiny`` (tests)."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int = 50_000
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    warmup_steps: int = 1000
+    weight_decay: float = 1e-6
+    grad_clip: float = 10.0
+    validation_fraction: float = 0.02
+    validate_every: int = 1000
+    checkpoint_every: int = 1000
+    log_every: int = 50
+    binarization_start: int = 2000
+    binarization_warmup: int = 2000
+    seed: int = 1234
+    weights: LossWeights = field(default_factory=LossWeights)
+
+
+def _collate(items: list[Utterance], info: DatasetInfo, mean: float, std: float) -> Batch:
+    b = len(items)
+    n = max(len(u.ids) for u in items)
+    t = max(u.mel.shape[1] for u in items)
+    ids = np.full((b, n), info.padding_idx, np.int64)
+    mel = np.zeros((b, items[0].mel.shape[0], t), np.float32)
+    pitch = np.zeros((b, t), np.float32)
+    voiced = np.zeros((b, t), bool)
+    energy = np.zeros((b, t), np.float32)
+    prior = np.zeros((b, t, n), np.float32)
+    for i, u in enumerate(items):
+        k, f = len(u.ids), u.mel.shape[1]
+        ids[i, :k] = u.ids
+        mel[i, :, :f] = u.mel
+        v = u.pitch_hz > 0
+        voiced[i, :f] = v
+        pitch[i, :f] = np.where(v, (u.pitch_hz - mean) / std, 0.0)
+        energy[i, :f] = np.log1p(u.energy)
+        prior[i, :f, :k] = beta_binomial_prior(k, f).numpy()
+    return Batch(
+        ids=torch.from_numpy(ids),
+        text_lengths=torch.tensor([len(u.ids) for u in items]),
+        mel=torch.from_numpy(mel),
+        mel_lengths=torch.tensor([u.mel.shape[1] for u in items]),
+        pitch=torch.from_numpy(pitch), voiced=torch.from_numpy(voiced),
+        energy=torch.from_numpy(energy), prior=torch.from_numpy(prior),
+    )
+
+
+def _batches(items: list[Utterance], batch_size: int, rng: random.Random
+             ) -> Iterator[list[Utterance]]:
+    """Endless length-bucketed batches: sort by length, cut into batches, shuffle the batches."""
+    while True:
+        order = sorted(range(len(items)), key=lambda i: (items[i].mel.shape[1], rng.random()))
+        groups = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+        rng.shuffle(groups)
+        for g in groups:
+            yield [items[i] for i in g]
+
+
+def _lr_lambda(warmup: int) -> Any:
+    def f(step: int) -> float:
+        step = max(step, 1)
+        return min(step / warmup, math.sqrt(warmup / step)) if warmup > 0 else 1.0
+
+    return f
+
+
+def _save(path: Path, obj: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def train(dataset: str | os.PathLike[str], run_dir: str | os.PathLike[str], *,
+          preset: str = "small", model_config: FastPitchConfig | None = None,
+          init: str | None = None, config: TrainConfig | None = None,
+          device: str | None = None, progress: bool = True) -> dict[str, float]:
+    """Train (or fine-tune from ``init``) and return the last validation losses."""
+    from tqdm import tqdm
+
+    from fastpitch_tpu.checkpoints import export_fastpitch, load_fastpitch
+
+    cfg = config or TrainConfig()
+    run = Path(run_dir)
+    run.mkdir(parents=True, exist_ok=True)
+    info, items = load_dataset(dataset)
+    if len(items) < 2:
+        raise ValueError("the dataset needs at least two utterances (training + validation)")
+    rng = random.Random(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    shuffled = items[:]
+    rng.shuffle(shuffled)
+    n_val = max(1, int(len(items) * cfg.validation_fraction))
+    val, train_items = shuffled[:n_val], shuffled[n_val:]
+    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    ckpt_path = run / "checkpoint.pt"
+    state: dict[str, Any] | None = None
+    if ckpt_path.exists():
+        state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        model_cfg = FastPitchConfig.from_dict(state["config"])
+    elif init is not None:
+        base = load_fastpitch(init)
+        model_cfg = base.config
+    else:
+        model_cfg = model_config or PRESETS[preset]()
+    model_cfg = replace(model_cfg, n_symbols=info.n_symbols, padding_idx=info.padding_idx,
+                        frontend=info.frontend, pitch_mean=info.pitch_mean,
+                        pitch_std=info.pitch_std, sample_rate=info.sample_rate,
+                        hop_length=info.hop_length)
+    model = FastPitch(model_cfg)
+    aligner = AlignmentEncoder(n_mels=model_cfg.n_mel_channels, n_text=model_cfg.d_model)
+    if state is None and init is not None:
+        model.load_state_dict(base.state_dict())
+    with torch.no_grad():
+        model.pitch_mean.fill_(info.pitch_mean)
+        model.pitch_std.fill_(info.pitch_std)
+    model.to(dev).train()
+    aligner.to(dev).train()
+    params = list(model.parameters()) + list(aligner.parameters())
+    optim = torch.optim.AdamW(params, lr=cfg.learning_rate, betas=(0.9, 0.98), eps=1e-9,
+                              weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(optim, _lr_lambda(cfg.warmup_steps))
+    step = 0
+    if state is not None:
+        model.load_state_dict(state["model"])
+        aligner.load_state_dict(state["aligner"])
+        optim.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        step = int(state["step"])
+    amp = dev.type == "cuda"
+    batches = _batches(train_items, cfg.batch_size, random.Random(cfg.seed + step))
+    log_file = open(run / "log.jsonl", "a", encoding="utf-8")
+    last_val: dict[str, float] = {}
+
+    def save() -> None:
+        _save(ckpt_path, {"model": model.state_dict(), "aligner": aligner.state_dict(),
+                          "optimizer": optim.state_dict(), "scheduler": sched.state_dict(),
+                          "step": step, "config": model_cfg.to_dict(),
+                          "train": json.loads(json.dumps(asdict(cfg)))})
+        export_fastpitch(model, run / "voice.safetensors", dtype=torch.float16)
+
+    bar = tqdm(total=cfg.steps, initial=step, desc="training", unit="step",
+               disable=not progress)
+    try:
+        while step < cfg.steps:
+            batch = _collate(next(batches), info, info.pitch_mean, info.pitch_std).to(dev)
+            scale = min(1.0, max(0.0, (step - cfg.binarization_start)
+                                 / max(1, cfg.binarization_warmup)))
+            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):
+                losses = training_losses(model, aligner, batch, cfg.weights, scale)
+            optim.zero_grad(set_to_none=True)
+            losses["total"].backward()  # type: ignore[no-untyped-call]
+            norm = torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+            optim.step()
+            sched.step()
+            step += 1
+            bar.update(1)
+            if step % cfg.log_every == 0 or step == cfg.steps:
+                row = {k: float(v.detach()) for k, v in losses.items()}
+                row.update(step=step, lr=sched.get_last_lr()[0], grad_norm=float(norm),
+                           time=time.time())
+                log_file.write(json.dumps(row) + "\n")
+                log_file.flush()
+                bar.set_postfix(total=f"{row['total']:.3f}", mel=f"{row['mel']:.3f}",
+                                dur=f"{row['duration']:.3f}", align=f"{row['align']:.3f}")
+            if step % cfg.validate_every == 0 or step == cfg.steps:
+                last_val = _validate(model, aligner, val, info, cfg, dev, amp, run, step)
+                log_file.write(json.dumps({"step": step, "validation": last_val}) + "\n")
+                log_file.flush()
+            if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+                save()
+    finally:
+        bar.close()
+        log_file.close()
+    return last_val
+
+
+@torch.no_grad()
+def _validate(model: FastPitch, aligner: AlignmentEncoder, val: list[Utterance],
+              info: DatasetInfo, cfg: TrainConfig, dev: torch.device, amp: bool, run: Path,
+              step: int) -> dict[str, float]:
+    model.eval()
+    aligner.eval()
+    sums: dict[str, float] = {}
+    n = 0
+    for i in range(0, len(val), cfg.batch_size):
+        batch = _collate(val[i:i + cfg.batch_size], info, info.pitch_mean, info.pitch_std).to(dev)
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):
+            losses = training_losses(model, aligner, batch, cfg.weights, 1.0)
+        for k, v in losses.items():
+            sums[k] = sums.get(k, 0.0) + float(v.detach()) * len(batch.ids)
+        n += len(batch.ids)
+    _sample(model, val[0], dev, run / "samples" / f"step-{step}.wav")
+    model.train()
+    aligner.train()
+    return {k: v / n for k, v in sums.items()}
+
+
+def _sample(model: FastPitch, utt: Utterance, dev: torch.device, path: Path) -> None:
+    """Speak a validation sentence with the built-in LJSpeech vocoder (skipped without it)."""
+    from fastpitch_tpu.audio import Audio
+    from fastpitch_tpu.checkpoints import load_hifigan
+
+    try:
+        vocoder = load_hifigan("lj").to(dev)
+    except FileNotFoundError:
+        return
+    ids = torch.from_numpy(utt.ids.astype(np.int64))[None].to(dev)
+    mel = model.infer(ids).mel.float()
+    audio = vocoder(mel)[0].float().cpu().numpy()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Audio(audio, vocoder.config.sampling_rate).save(path)

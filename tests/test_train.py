@@ -1,0 +1,161 @@
+"""Training: alignment search and prior, dataset building, a short run that learns, resuming,
+and the trained voice loading into the engine."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+soundfile = pytest.importorskip("soundfile")
+
+from fastpitch_tpu.checkpoints import load_fastpitch, load_hifigan  # noqa: E402
+from fastpitch_tpu.engine import Synthesizer  # noqa: E402
+from fastpitch_tpu.train import TrainConfig, build_dataset, load_dataset, train  # noqa: E402
+from fastpitch_tpu.train.alignment import (  # noqa: E402
+    beta_binomial_prior,
+    forward_sum_loss,
+    monotonic_alignment,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures"
+TEXTS = [
+    "Printing, in the only sense with which we are at present concerned.",
+    "It differs from most if not from all the arts and crafts.",
+    "The earliest book printed with movable types.",
+    "A very fine one indeed.",
+    "Yes, the letters were cast in a mould.",
+    "And they were set by hand.",
+]
+
+
+def _best_path(log_prob: np.ndarray) -> np.ndarray:
+    """Exhaustive search over every monotonic path (small sizes only)."""
+    t_len, n_len = log_prob.shape
+    best, cuts_best = -np.inf, None
+    for cuts in itertools.combinations(range(1, t_len), n_len - 1):
+        bounds = (0, *cuts, t_len)
+        score = sum(log_prob[t, n] for n in range(n_len) for t in range(bounds[n], bounds[n + 1]))
+        if score > best:
+            best, cuts_best = score, bounds
+    out = np.zeros_like(log_prob)
+    assert cuts_best is not None
+    for n in range(n_len):
+        out[cuts_best[n]:cuts_best[n + 1], n] = 1
+    return out
+
+
+def test_monotonic_alignment_is_the_best_path() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        t_len, n_len = int(rng.integers(1, 9)), int(rng.integers(1, 6))
+        if n_len > t_len:
+            continue
+        lp = rng.normal(size=(2, 10, 7)).astype(np.float32)
+        got = monotonic_alignment(lp, np.array([n_len, 1]), np.array([t_len, 3]))
+        assert np.array_equal(got[0, :t_len, :n_len], _best_path(lp[0, :t_len, :n_len]))
+        assert got[0].sum() == t_len and got[0, t_len:].sum() == 0
+    with pytest.raises(ValueError, match="cannot cover"):
+        monotonic_alignment(np.zeros((1, 2, 3), np.float32), np.array([3]), np.array([2]))
+
+
+def test_prior_is_a_distribution_along_the_diagonal() -> None:
+    prior = beta_binomial_prior(12, 40)
+    assert prior.shape == (40, 12)
+    sums = prior.sum(1).numpy()
+    # Each frame's distribution over symbols 0..N, cut to 0..N-1 (as FastPitch 1.1 does): the
+    # late frames lose the mass past the last symbol.
+    np.testing.assert_allclose(sums[:20], 1.0, atol=1e-3)
+    assert np.all((sums > 0.2) & (sums <= 1.0 + 1e-5))
+    peaks = prior.argmax(1).numpy()
+    assert peaks[0] == 0 and peaks[-1] == 11 and np.all(np.diff(peaks) >= 0)
+
+
+def test_forward_sum_loss_prefers_monotonic_alignments() -> None:
+    t_len, n_len = 12, 4
+    diagonal = torch.full((1, 1, t_len, n_len), -8.0)
+    for t in range(t_len):
+        diagonal[0, 0, t, t * n_len // t_len] = 0.0
+    backwards = diagonal.flip(3)
+    lengths = (torch.tensor([n_len]), torch.tensor([t_len]))
+    assert forward_sum_loss(diagonal, *lengths) < forward_sum_loss(backwards, *lengths)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Recordings of the fixture voice (random weights, but real audio with real timing)."""
+    synth = Synthesizer(
+        load_fastpitch(FIXTURES / "fastpitch" / "dle_single" / "FastPitch_checkpoint_1000.pt"),
+        load_hifigan(FIXTURES / "hifigan" / "jik876_v1small" / "generator_v1small"),
+        backend="torch", dtype="float32", cache_dir="")
+    src = tmp_path_factory.mktemp("recordings")
+    with open(src / "metadata.jsonl", "w", encoding="utf-8") as f:
+        for i, text in enumerate(TEXTS):
+            audio = synth.synthesize(text)
+            # 24 kHz files, to exercise the resampling to 22,050 Hz.
+            from scipy.signal import resample_poly
+
+            soundfile.write(src / f"{i}.wav", resample_poly(audio.samples, 160, 147), 24000)
+            n = int(audio.duration / 0.0125) + 1
+            f0 = np.where(np.arange(n) % 17 < 3, 0.0, 150 + 20 * np.sin(np.arange(n) / 8))
+            f.write(json.dumps({"id": str(i), "text": text, "audio": f"{i}.wav",
+                                "f0_hz": f0.tolist(), "f0_hop_s": 0.0125}) + "\n")
+    out = tmp_path_factory.mktemp("dataset")
+    build_dataset(src, out, frontend="dle_arpabet", jobs=1, progress=False)
+    return out
+
+
+def test_dataset_shards(dataset: Path) -> None:
+    info, items = load_dataset(dataset)
+    assert info.utterances == len(items) == len(TEXTS) and info.skipped == 0
+    assert info.frontend == "dle_arpabet" and info.n_symbols == 148
+    assert 130 < info.pitch_mean < 170 and info.pitch_std > 5
+    for item in items:
+        assert item.mel.shape[0] == 80 and item.mel.shape[1] >= len(item.ids)
+        assert item.pitch_hz.shape == item.energy.shape == (item.mel.shape[1],)
+        assert (item.pitch_hz == 0).any() and (item.pitch_hz > 100).any()
+
+
+def test_training_learns_resumes_and_exports(dataset: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    cfg = TrainConfig(steps=60, batch_size=3, learning_rate=3e-3, warmup_steps=5,
+                      validate_every=60, checkpoint_every=30, log_every=5,
+                      binarization_start=20, binarization_warmup=20, validation_fraction=0.2)
+    train(dataset, run, preset="tiny", config=cfg, progress=False)
+    rows = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    steps = [r for r in rows if "mel" in r]
+
+    def mean(key: str, part: list[dict[str, float]]) -> float:
+        return sum(r[key] for r in part) / len(part)
+
+    early, late = steps[:3], steps[-3:]
+    assert mean("mel", late) < 0.7 * mean("mel", early)
+    assert mean("duration", late) < mean("duration", early)
+    assert any("validation" in r for r in rows)
+    # Resume: the step count continues from the checkpoint.
+    more = TrainConfig(**{**cfg.__dict__, "steps": 70})
+    train(dataset, run, preset="tiny", config=more, progress=False)
+    ckpt = torch.load(run / "checkpoint.pt", weights_only=True)
+    assert ckpt["step"] == 70
+    voice = load_fastpitch(run / "voice.safetensors")
+    assert voice.config.frontend == "dle_arpabet"
+    assert voice.pitch_stats[1] > 5
+    synth = Synthesizer(voice, load_hifigan(FIXTURES / "hifigan" / "jik876_v1small" /
+                                            "generator_v1small"),
+                        backend="torch", dtype="float32", cache_dir="")
+    assert synth.synthesize("A new sentence.").duration > 0
+
+
+def test_cli(dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from fastpitch_tpu.cli import main
+
+    run = tmp_path / "cli-run"
+    assert main(["train", "fit", str(dataset), str(run), "--preset", "tiny", "--steps", "4",
+                 "--batch-size", "2", "--validate-every", "4", "--checkpoint-every", "4"]) == 0
+    assert (run / "voice.safetensors").exists()
+    with pytest.raises(SystemExit, match="no metadata"):
+        main(["train", "dataset", str(tmp_path), str(tmp_path / "out")])

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -149,6 +150,13 @@ def _train_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                        description="Train FastPitch voices: 'dataset' turns (audio, text) pairs "
                                    "into training shards, 'fit' trains (resumable).")
     steps = p.add_subparsers(dest="train_command", required=True)
+    t = steps.add_parser("teacher", help="speak a text file with the offline teacher voice")
+    t.add_argument("text", type=Path, help="UTF-8 text, one utterance per line")
+    t.add_argument("out", type=Path, help="folder for wavs/ and metadata.jsonl (resumable)")
+    t.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    t.add_argument("--normalize", metavar="FLAVOR",
+                   help="run this frontend's text normalizer on each line first")
+    t.add_argument("--limit", type=int, default=0, help="only the first N lines")
     d = steps.add_parser("dataset", help="(audio, text) pairs -> training shards")
     d.add_argument("source", type=Path,
                    help="folder with metadata.jsonl (id, text, audio[, f0_hz, f0_hop_s]) or "
@@ -168,6 +176,8 @@ def _train_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     f.add_argument("--validate-every", type=int, default=1000)
     f.add_argument("--checkpoint-every", type=int, default=1000)
     f.add_argument("--device", help="cuda, cpu ... (default: cuda if available)")
+    f.add_argument("--max-minutes", type=float,
+                   help="stop after this long (checkpoint saved; rerun to resume)")
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -176,6 +186,17 @@ def _train(args: argparse.Namespace) -> int:
     except ImportError as e:
         raise SystemExit(f"error: training needs the train extra ({e})") from None
     try:
+        if args.train_command == "teacher":
+            from fastpitch_tpu.train.teacher import generate
+
+            lines = args.text.read_text(encoding="utf-8").split("\n")
+            if args.limit:
+                lines = lines[: args.limit]
+            stats = generate(lines, args.out, jobs=args.jobs, normalize=args.normalize)
+            print(f"{args.out}: {stats['lines']} lines, {stats['audio_seconds'] / 3600:.2f} h "
+                  f"spoken at {stats['realtime_factor']:.0f}x real time, "
+                  f"{stats['failed']:.0f} failed")
+            return 0
         if args.train_command == "dataset":
             info = build_dataset(args.source, args.out, frontend=args.frontend, jobs=args.jobs)
             print(f"{args.out}: {info.utterances} utterances, {info.seconds / 3600:.2f} h, "
@@ -183,7 +204,9 @@ def _train(args: argparse.Namespace) -> int:
             return 0
         cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size,
                           learning_rate=args.learning_rate, validate_every=args.validate_every,
-                          checkpoint_every=args.checkpoint_every)
+                          checkpoint_every=args.checkpoint_every,
+                          max_seconds=None if args.max_minutes is None
+                          else 60.0 * args.max_minutes)
         val = train(args.dataset, args.run, preset=args.preset, init=args.init, config=cfg,
                     device=args.device)
     except (ValueError, OSError) as e:

@@ -111,27 +111,32 @@ def monotonic_alignment(log_prob: NDArray[np.float32], text_lengths: NDArray[np.
     """Most likely monotonic path (every frame one symbol, symbols in order, each at least one
     frame, starting at the first and ending at the last): ``[B, T, N]`` of 0/1.
 
-    ``log_prob`` ``[B, T, N]``; a frame advances by at most one symbol.
+    ``log_prob`` ``[B, T, N]``; a frame advances by at most one symbol. The dynamic programme
+    runs over the whole batch at once, frame by frame.
     """
     batch, frames, tokens = log_prob.shape
-    out = np.zeros_like(log_prob, dtype=np.float32)
+    t_lens = np.asarray(mel_lengths, np.int64)
+    n_lens = np.asarray(text_lengths, np.int64)
     for b in range(batch):
-        t_len, n_len = int(mel_lengths[b]), int(text_lengths[b])
-        if t_len < n_len or n_len == 0:
-            raise ValueError(f"item {b}: {t_len} frames cannot cover {n_len} symbols")
-        lp = log_prob[b, :t_len, :n_len].astype(np.float64)
-        score = np.full((t_len, n_len), -np.inf)
-        came_from_prev = np.zeros((t_len, n_len), dtype=bool)
-        score[0, 0] = lp[0, 0]
-        for t in range(1, t_len):
-            stay = score[t - 1]
-            move = np.concatenate([[-np.inf], score[t - 1, :-1]])
-            came_from_prev[t] = move > stay
-            score[t] = np.maximum(stay, move) + lp[t]
-        n = n_len - 1
-        for t in range(t_len - 1, -1, -1):
+        if t_lens[b] < n_lens[b] or n_lens[b] == 0:
+            raise ValueError(f"item {b}: {t_lens[b]} frames cannot cover {n_lens[b]} symbols")
+    lp = log_prob.astype(np.float64)
+    lp = np.where(np.arange(tokens)[None, None, :] < n_lens[:, None, None], lp, -np.inf)
+    score = np.full((batch, tokens), -np.inf)
+    score[:, 0] = lp[:, 0, 0]
+    came_from_prev = np.zeros((batch, frames, tokens), dtype=bool)
+    blocked = np.full((batch, 1), -np.inf)
+    for t in range(1, frames):
+        move = np.concatenate([blocked, score[:, :-1]], axis=1)
+        came_from_prev[:, t] = move > score
+        score = np.maximum(score, move) + lp[:, t]
+    out = np.zeros((batch, frames, tokens), dtype=np.float32)
+    for b in range(batch):
+        n = int(n_lens[b]) - 1
+        prev = came_from_prev[b]
+        for t in range(int(t_lens[b]) - 1, -1, -1):
             out[b, t, n] = 1.0
-            if t > 0 and came_from_prev[t, n]:
+            if t > 0 and prev[t, n]:
                 n -= 1
     return out
 

@@ -156,6 +156,14 @@ def _process(rec: dict[str, Any], frontend_name: str) -> Utterance | None:
                      pitch, energy)
 
 
+def _worker_init() -> None:
+    """One thread per worker process: PyTorch's own thread pool in every process would
+    oversubscribe the cores many times over."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
 def _save_shard(path: Path, items: list[Utterance]) -> None:
     frames = np.array([u.mel.shape[1] for u in items], np.int64)
     tokens = np.array([len(u.ids) for u in items], np.int64)
@@ -203,8 +211,8 @@ def build_dataset(source: str | os.PathLike[str], out: str | os.PathLike[str], *
 
     # Worker processes are spawned, not forked: a fork of a process running PyTorch's thread
     # pools can hang. One job runs in this process.
-    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) \
-        if jobs > 1 else None
+    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_worker_init) if jobs > 1 else None
     results = (pool.map(_process, records, [frontend] * len(records), chunksize=8) if pool
                else map(_process, records, [frontend] * len(records)))
     with contextlib.ExitStack() as stack, \
@@ -248,11 +256,16 @@ def load_dataset(folder: str | os.PathLike[str]) -> tuple[DatasetInfo, list[Utte
 
 
 def _unpack(z: Any) -> Iterator[Utterance]:
+    # Each z[key] reads the whole array from the file: read every array once.
+    arrays = {key: z[key] for key in ("ids", "tokens", "mel", "frames", "pitch", "energy", "id",
+                                      "text")}
     t_off = f_off = 0
-    for i, (n_tok, n_fr) in enumerate(zip(z["tokens"], z["frames"])):
-        yield Utterance(str(z["id"][i]), str(z["text"][i]), z["ids"][t_off:t_off + n_tok],
-                        z["mel"][:, f_off:f_off + n_fr],
-                        z["pitch"][f_off:f_off + n_fr].astype(np.float32),
-                        z["energy"][f_off:f_off + n_fr].astype(np.float32))
-        t_off += int(n_tok)
-        f_off += int(n_fr)
+    for i, (n_tok, n_fr) in enumerate(zip(arrays["tokens"], arrays["frames"])):
+        n_tok, n_fr = int(n_tok), int(n_fr)
+        yield Utterance(str(arrays["id"][i]), str(arrays["text"][i]),
+                        arrays["ids"][t_off:t_off + n_tok],
+                        arrays["mel"][:, f_off:f_off + n_fr],
+                        arrays["pitch"][f_off:f_off + n_fr].astype(np.float32),
+                        arrays["energy"][f_off:f_off + n_fr].astype(np.float32))
+        t_off += n_tok
+        f_off += n_fr

@@ -70,6 +70,8 @@ class TrainConfig:
     binarization_start: int = 2000
     binarization_warmup: int = 2000
     seed: int = 1234
+    max_seconds: float | None = None
+    """Stop (validating and saving first) after this much wall time; a rerun resumes."""
     weights: LossWeights = field(default_factory=LossWeights)
 
 
@@ -197,8 +199,16 @@ def train(dataset: str | os.PathLike[str], run_dir: str | os.PathLike[str], *,
 
     bar = tqdm(total=cfg.steps, initial=step, desc="training", unit="step",
                disable=not progress)
+    started = time.monotonic()
     try:
         while step < cfg.steps:
+            out_of_time = (cfg.max_seconds is not None
+                           and time.monotonic() - started > cfg.max_seconds)
+            if out_of_time:
+                last_val = _validate(model, aligner, val, info, cfg, dev, amp, run, step)
+                log_file.write(json.dumps({"step": step, "validation": last_val}) + "\n")
+                save()
+                break
             batch = _collate(next(batches), info, info.pitch_mean, info.pitch_std).to(dev)
             scale = min(1.0, max(0.0, (step - cfg.binarization_start)
                                  / max(1, cfg.binarization_warmup)))

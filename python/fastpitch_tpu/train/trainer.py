@@ -169,6 +169,12 @@ def train(dataset: str | os.PathLike[str], run_dir: str | os.PathLike[str], *,
     aligner = AlignmentEncoder(n_mels=model_cfg.n_mel_channels, n_text=model_cfg.d_model)
     if state is None and init is not None:
         model.load_state_dict(base.state_dict())
+    elif state is None:
+        # Start the mel projection at the corpus' mean log-mel per band: the first steps then
+        # learn speech rather than the overall level.
+        sample = np.concatenate([u.mel for u in train_items[:200]], axis=1).astype(np.float32)
+        with torch.no_grad():
+            model.proj.bias.copy_(torch.from_numpy(sample.mean(axis=1)))
     with torch.no_grad():
         model.pitch_mean.fill_(info.pitch_mean)
         model.pitch_std.fill_(info.pitch_std)

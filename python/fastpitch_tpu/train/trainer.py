@@ -70,6 +70,8 @@ class TrainConfig:
     binarization_start: int = 2000
     binarization_warmup: int = 2000
     seed: int = 1234
+    loader_workers: int = 2
+    """Processes preparing batches (0: in the training process)."""
     max_seconds: float | None = None
     """Stop (validating and saving first) after this much wall time; a rerun resumes."""
     weights: LossWeights = field(default_factory=LossWeights)
@@ -113,6 +115,26 @@ def _batches(items: list[Utterance], batch_size: int, rng: random.Random
         rng.shuffle(groups)
         for g in groups:
             yield [items[i] for i in g]
+
+
+class _BatchStream(torch.utils.data.IterableDataset[Batch]):
+    """Collated training batches, made in DataLoader worker processes (priors, padding) while
+    the device trains; worker ``i`` of ``k`` makes every ``k``-th batch of one shared order."""
+
+    def __init__(self, items: list[Utterance], info: DatasetInfo, batch_size: int,
+                 seed: int) -> None:
+        self.items = items
+        self.info = info
+        self.batch_size = batch_size
+        self.seed = seed
+
+    def __iter__(self) -> Iterator[Batch]:
+        worker = torch.utils.data.get_worker_info()
+        index, count = (worker.id, worker.num_workers) if worker is not None else (0, 1)
+        for n, group in enumerate(_batches(self.items, self.batch_size,
+                                           random.Random(self.seed))):
+            if n % count == index:
+                yield _collate(group, self.info, self.info.pitch_mean, self.info.pitch_std)
 
 
 def _lr_lambda(warmup: int) -> Any:
@@ -192,7 +214,12 @@ def train(dataset: str | os.PathLike[str], run_dir: str | os.PathLike[str], *,
         sched.load_state_dict(state["scheduler"])
         step = int(state["step"])
     amp = dev.type == "cuda"
-    batches = _batches(train_items, cfg.batch_size, random.Random(cfg.seed + step))
+    loader = torch.utils.data.DataLoader(
+        _BatchStream(train_items, info, cfg.batch_size, cfg.seed + step), batch_size=None,
+        num_workers=cfg.loader_workers, pin_memory=dev.type == "cuda",
+        persistent_workers=cfg.loader_workers > 0,
+        multiprocessing_context="spawn" if cfg.loader_workers > 0 else None)
+    batches = iter(loader)
     log_file = open(run / "log.jsonl", "a", encoding="utf-8")
     last_val: dict[str, float] = {}
 
@@ -215,7 +242,7 @@ def train(dataset: str | os.PathLike[str], run_dir: str | os.PathLike[str], *,
                 log_file.write(json.dumps({"step": step, "validation": last_val}) + "\n")
                 save()
                 break
-            batch = _collate(next(batches), info, info.pitch_mean, info.pitch_std).to(dev)
+            batch = next(batches).to(dev)
             scale = min(1.0, max(0.0, (step - cfg.binarization_start)
                                  / max(1, cfg.binarization_warmup)))
             with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# End-to-end engine benchmark on a GPU machine with no network: installs carried wheels (torchax)
-# from .devcarry/ if present, then runs `python -m fastpitch_tpu bench` with the given arguments.
-# Results go to $OUT (or ./bench-out) as JSON. Example:
+# End-to-end engine benchmark on a GPU machine without network access: installs the wheels found
+# in .devcarry/ (e.g. torchax, which such images lack) into /tmp/site, then runs
+# `python -m fastpitch_tpu bench` with the given arguments. Results go to $BENCH_OUT (default
+# ./bench-out) as JSON. Example:
 #   bash benches/gpu_bench.sh --backends torch jax torch_compile --dtypes float32 bfloat16
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-out="${OUT:-bench-out}"
+out="${BENCH_OUT:-bench-out}"
 mkdir -p "$out"
 if ls .devcarry/*.whl >/dev/null 2>&1; then
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \

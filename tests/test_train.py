@@ -141,6 +141,15 @@ def test_training_learns_resumes_and_exports(dataset: Path, tmp_path: Path) -> N
     train(dataset, run, preset="tiny", config=more, progress=False)
     ckpt = torch.load(run / "checkpoint.pt", weights_only=True)
     assert ckpt["step"] == 70
+    # From the compact bf16 weights alone (optimizer afresh), e.g. after moving machines.
+    (run / "checkpoint.pt").unlink()
+    compact = torch.load(run / "weights.pt", weights_only=True)
+    assert compact["step"] == 70 and "optimizer" not in compact
+    assert all(v.dtype == torch.bfloat16 for v in compact["model"].values()
+               if v.is_floating_point())
+    train(dataset, run, preset="tiny", config=TrainConfig(**{**cfg.__dict__, "steps": 75}),
+          progress=False)
+    assert torch.load(run / "checkpoint.pt", weights_only=True)["step"] == 75
     voice = load_fastpitch(run / "voice.safetensors")
     assert voice.config.frontend == "dle_arpabet"
     assert voice.pitch_stats[1] > 5

@@ -167,7 +167,7 @@ def _train_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     f = steps.add_parser("fit", help="train or fine-tune a voice on a dataset")
     f.add_argument("dataset", type=Path)
     f.add_argument("run", type=Path, help="run folder (checkpoints, samples, log); resumes")
-    f.add_argument("--preset", default="small", choices=["small", "dle", "tiny"],
+    f.add_argument("--preset", default="small", choices=["base", "small", "dle", "tiny"],
                    help="architecture of a new voice")
     f.add_argument("--init", help="start from this FastPitch checkpoint (fine-tuning)")
     f.add_argument("--steps", type=int, default=50_000)

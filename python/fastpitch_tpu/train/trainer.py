@@ -39,6 +39,13 @@ def _small() -> FastPitchConfig:
                            pitch_predictor=pred)
 
 
+def _base() -> FastPitchConfig:
+    fft = FFTConfig(n_layer=4, n_head=2, d_head=64, d_inner=768, kernel_size=(3, 3))
+    pred = PredictorConfig(filter_size=192, kernel_size=3, n_layers=2)
+    return FastPitchConfig(d_model=192, encoder=fft, decoder=fft, duration_predictor=pred,
+                           pitch_predictor=pred)
+
+
 def _tiny() -> FastPitchConfig:
     fft = FFTConfig(n_layer=1, n_head=1, d_head=16, d_inner=32, kernel_size=(3, 3))
     pred = PredictorConfig(filter_size=16, kernel_size=3, n_layers=1)
@@ -47,12 +54,14 @@ def _tiny() -> FastPitchConfig:
 
 
 PRESETS = {
+    "base": _base,
     "small": _small,
     "dle": lambda: FastPitchConfig(energy_predictor=PredictorConfig()),
     "tiny": _tiny,
 }
-"""Architectures by name: ``small`` (256 wide, 4 + 4 layers, ~9 M parameters: the shipped voice's
-size class), ``dle`` (DeepLearningExamples' FastPitch 1.1 with energy, 45 M), ``tiny`` (tests)."""
+"""Architectures by name: ``base`` (192 wide, 4 + 4 layers, 8.4 M parameters), ``small`` (256
+wide, 4 + 4 layers, 14.5 M), ``dle`` (DeepLearningExamples' FastPitch 1.1 with energy, 45 M),
+``tiny`` (tests)."""
 
 
 @dataclass(frozen=True)
@@ -137,10 +146,16 @@ class _BatchStream(torch.utils.data.IterableDataset[Batch]):
                 yield _collate(group, self.info, self.info.pitch_mean, self.info.pitch_std)
 
 
-def _lr_lambda(warmup: int) -> Any:
-    def f(step: int) -> float:
-        step = max(step, 1)
-        return min(step / warmup, math.sqrt(warmup / step)) if warmup > 0 else 1.0
+def _lr_lambda(warmup: int, start: int = 0) -> Any:
+    """Warm-up then inverse square root, by global step; a run resumed from weights alone
+    (``start`` > 0, fresh optimizer) re-warms over its first 100 steps."""
+
+    def f(local: int) -> float:
+        step = max(start + local, 1)
+        factor = min(step / warmup, math.sqrt(warmup / step)) if warmup > 0 else 1.0
+        if start > 0:
+            factor *= min(1.0, (local + 1) / 100)
+        return factor
 
     return f
 
@@ -174,9 +189,15 @@ def train(dataset: str | os.PathLike[str], run_dir: str | os.PathLike[str], *,
     val, train_items = shuffled[:n_val], shuffled[n_val:]
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     ckpt_path = run / "checkpoint.pt"
+    weights_path = run / "weights.pt"
     state: dict[str, Any] | None = None
     if ckpt_path.exists():
         state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        model_cfg = FastPitchConfig.from_dict(state["config"])
+    elif weights_path.exists():
+        # Weights and step only (a compact bf16 copy, e.g. moved between machines): the
+        # optimizer starts afresh.
+        state = torch.load(weights_path, map_location="cpu", weights_only=True)
         model_cfg = FastPitchConfig.from_dict(state["config"])
     elif init is not None:
         base = load_fastpitch(init)
@@ -205,14 +226,18 @@ def train(dataset: str | os.PathLike[str], run_dir: str | os.PathLike[str], *,
     params = list(model.parameters()) + list(aligner.parameters())
     optim = torch.optim.AdamW(params, lr=cfg.learning_rate, betas=(0.9, 0.98), eps=1e-9,
                               weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(optim, _lr_lambda(cfg.warmup_steps))
     step = 0
     if state is not None:
-        model.load_state_dict(state["model"])
-        aligner.load_state_dict(state["aligner"])
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v
+                               for k, v in state["model"].items()})
+        aligner.load_state_dict({k: v.float() for k, v in state["aligner"].items()})
+        step = int(state["step"])
+    full_state = state is not None and "optimizer" in state
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        optim, _lr_lambda(cfg.warmup_steps, 0 if full_state else step))
+    if state is not None and full_state:
         optim.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
-        step = int(state["step"])
     amp = dev.type == "cuda"
     loader = torch.utils.data.DataLoader(
         _BatchStream(train_items, info, cfg.batch_size, cfg.seed + step), batch_size=None,
@@ -229,6 +254,14 @@ def train(dataset: str | os.PathLike[str], run_dir: str | os.PathLike[str], *,
                           "step": step, "config": model_cfg.to_dict(),
                           "train": json.loads(json.dumps(asdict(cfg)))})
         export_fastpitch(model, run / "voice.safetensors", dtype=torch.float16)
+
+        def compact(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+            return {k: v.detach().to(torch.bfloat16) if v.is_floating_point() else v.detach()
+                    for k, v in sd.items()}
+
+        _save(weights_path, {"model": compact(model.state_dict()),
+                             "aligner": compact(aligner.state_dict()), "step": step,
+                             "config": model_cfg.to_dict()})
 
     bar = tqdm(total=cfg.steps, initial=step, desc="training", unit="step",
                disable=not progress)

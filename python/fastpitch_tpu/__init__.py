@@ -4,9 +4,12 @@ The text frontend (:class:`TextFrontend`) reproduces NVIDIA's FastPitch frontend
 (DeepLearningExamples and NeMo flavors) at Rust speed.
 
 The models (:mod:`fastpitch_tpu.models`, :mod:`fastpitch_tpu.checkpoints`,
-:mod:`fastpitch_tpu.audio`) need the ``models`` extra (PyTorch); they are not imported here, so the
-frontend works without it.
+:mod:`fastpitch_tpu.audio`) and the engine need the ``models`` extra (PyTorch); they are imported
+on first use (``fastpitch_tpu.synthesize``, ``fastpitch_tpu.Synthesizer``,
+``fastpitch_tpu.Audio``), so the frontend works without it.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from fastpitch_tpu.errors import (
     CheckpointDownloadError,
@@ -22,8 +25,33 @@ from fastpitch_tpu.frontend import FLAVORS, MAX_INPUT_BYTES, TextFrontend, split
 
 __version__ = "0.1.0"
 
+if TYPE_CHECKING:
+    from fastpitch_tpu.audio import Audio
+    from fastpitch_tpu.engine import SynthesisOptions, Synthesizer, synthesize
+
+_LAZY = {
+    "Audio": "fastpitch_tpu.audio",
+    "SynthesisOptions": "fastpitch_tpu.engine",
+    "Synthesizer": "fastpitch_tpu.engine",
+    "synthesize": "fastpitch_tpu.engine",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'fastpitch_tpu' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
+
 __all__ = [
     "FLAVORS",
+    "Audio",
+    "SynthesisOptions",
+    "Synthesizer",
+    "synthesize",
     "MAX_INPUT_BYTES",
     "CheckpointDownloadError",
     "CheckpointError",

@@ -205,3 +205,15 @@ def test_bfloat16_stays_close(backend: str, models: tuple[object, object],
     n = min(len(low), len(ref))
     assert np.abs(low.samples[:n]).max() > 0.05
     assert abs(np.sqrt(np.mean(low.samples**2)) / np.sqrt(np.mean(ref.samples**2)) - 1) < 0.25
+
+
+def test_top_level_names_import_the_engine_on_first_use() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, fastpitch_tpu; assert 'torch' not in sys.modules; "
+            "from fastpitch_tpu import synthesize, Synthesizer, Audio; "
+            "assert 'torch' in sys.modules and Synthesizer.__module__ == 'fastpitch_tpu.engine'")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr

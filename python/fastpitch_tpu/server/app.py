@@ -313,7 +313,8 @@ def create_app(voices: dict[str, Synthesizer], config: ServerConfig | None = Non
                     if i:
                         yield _pcm16(Audio(pause, rate))
                     yield _pcm16(audio)
-            except (QueueFull, asyncio.TimeoutError, InvalidTextError, ValueError) as e:
+            except (QueueFull, asyncio.TimeoutError, InvalidTextError, ValueError,
+                    RuntimeError) as e:  # the status is sent already: end the stream
                 log.warning("stream ended early: %s", e)
             finally:
                 for job in jobs:

@@ -168,3 +168,27 @@ def test_cli(dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert (run / "voice.safetensors").exists()
     with pytest.raises(SystemExit, match="no metadata"):
         main(["train", "dataset", str(tmp_path), str(tmp_path / "out")])
+
+
+def test_teacher_corpus(tmp_path: Path) -> None:
+    """The offline teacher voice speaks lines into a corpus that build_dataset reads."""
+    pytest.importorskip("hibari")
+    pytest.importorskip("onnx")
+    from fastpitch_tpu.train.teacher import generate
+
+    out = tmp_path / "corpus"
+    lines = ["The quick brown fox jumps over the lazy dog.", "", "Dr. Smith paid $5."]
+    stats = generate(lines, out, jobs=1, normalize="nemo_arpabet", progress=False)
+    assert stats["failed"] == 0 and stats["lines"] == 2
+    rows = [json.loads(line) for line in (out / "metadata.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["000001", "000003"]  # numbered by line; blank skipped
+    assert rows[1]["text"] == "doctor Smith paid five dollars."  # what was spoken
+    for row in rows:
+        info = soundfile.info(out / row["audio"])
+        assert info.samplerate == 22050 and info.duration == pytest.approx(row["seconds"], abs=1e-4)
+        assert len(row["f0_hz"]) == pytest.approx(row["seconds"] / row["f0_hop_s"], abs=8)
+        assert any(f > 0 for f in row["f0_hz"])
+    again = generate(lines, out, jobs=1, progress=False)  # resumable: nothing left to speak
+    assert again["spoken"] == 0 and again["lines"] == 2
+    info = build_dataset(out, tmp_path / "ds", frontend="nemo_arpabet", progress=False)
+    assert info.utterances == 2 and 120 < info.pitch_mean < 300

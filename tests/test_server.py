@@ -210,8 +210,8 @@ def test_queue_full_and_deadline() -> None:
     s = Server("--max-queue", "1", "--max-batch", "1", "--deadline-s", "0.5", "--max-wait-ms", "0")
     try:
         text = " ".join(["This request takes the device for a while."] * 4)
-        with concurrent.futures.ThreadPoolExecutor(12) as pool:
-            responses = list(pool.map(lambda _: post(s, "/v1/tts", text=text), range(12)))
+        with concurrent.futures.ThreadPoolExecutor(24) as pool:
+            responses = list(pool.map(lambda _: post(s, "/v1/tts", text=text), range(24)))
         codes = sorted(r.status_code for r in responses)
         assert set(codes) <= {200, 503, 504}, codes
         assert 503 in codes
@@ -229,7 +229,10 @@ def test_sigterm_drains_in_flight_requests() -> None:
     text = " ".join(["A sentence that keeps the device busy for a moment."] * 3)
     with concurrent.futures.ThreadPoolExecutor(6) as pool:
         futures = [pool.submit(post, s, "/v1/tts", text=text) for _ in range(6)]
-        time.sleep(0.3)
+        # Signal while requests are still waiting for the device.
+        deadline = time.monotonic() + 10
+        while metric(s, "tts_queue_depth") < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
         s.proc.send_signal(signal.SIGTERM)
         responses = [f.result() for f in futures]
     assert [r.status_code for r in responses] == [200] * 6

@@ -21,9 +21,9 @@ pub(crate) const TEENS: [&str; 10] = [
 pub(crate) const TENS: [&str; 10] = [
     "", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
 ];
-/// Short-scale names of the powers of 1000, from 10^0 ("") to 10^33.
-pub(crate) const SCALES: [&str; 12] = [
-    "",
+/// Short-scale names of the powers of 1000 from 10^3 up (NeMo's `number/thousand.tsv` lists the
+/// same words as the quantities allowed after a number).
+pub(crate) const THOUSANDS: [&str; 22] = [
     "thousand",
     "million",
     "billion",
@@ -35,4 +35,24 @@ pub(crate) const SCALES: [&str; 12] = [
     "octillion",
     "nonillion",
     "decillion",
+    "undecillion",
+    "duodecillion",
+    "tredecillion",
+    "quattuordecillion",
+    "quindecillion",
+    "sexdecillion",
+    "septendecillion",
+    "octodecillion",
+    "novemdecillion",
+    "vigintillion",
+    "centillion",
 ];
+
+/// Name of 1000^`i`: "" for 0, then "thousand", "million" ...
+pub(crate) fn scale(i: usize) -> &'static str {
+    if i == 0 {
+        ""
+    } else {
+        THOUSANDS[i - 1]
+    }
+}

@@ -5,7 +5,7 @@
 //! inflect only knows scales up to "decillion" and raises for 10^36 and above; the reference
 //! then fails on the whole input. We read such numbers digit by digit instead.
 
-use crate::numwords::{DIGITS as DIGIT_WORDS, SCALES, TEENS, TENS};
+use crate::numwords::{scale, DIGITS as DIGIT_WORDS, TEENS, TENS};
 
 /// Units as inflect writes them inside a number (no word for 0).
 const UNITS: [&str; 10] = [
@@ -82,7 +82,7 @@ fn push_cardinal_small(out: &mut String, n: u128) {
         }
         if i > 0 {
             out.push(' ');
-            out.push_str(SCALES[i]);
+            out.push_str(scale(i));
         }
     }
 }

@@ -1,32 +1,6 @@
 //! Number wording: cardinals, ordinals, decimals, fractions, years, digit strings.
 
-use crate::numwords::{DIGITS as ONES, SCALES, TEENS, TENS};
-
-/// Quantity words accepted after a number (NeMo `number/thousand.tsv`).
-pub(crate) const QUANTITIES: [&str; 22] = [
-    "thousand",
-    "million",
-    "billion",
-    "trillion",
-    "quadrillion",
-    "quintillion",
-    "sextillion",
-    "septillion",
-    "octillion",
-    "nonillion",
-    "decillion",
-    "undecillion",
-    "duodecillion",
-    "tredecillion",
-    "quattuordecillion",
-    "quindecillion",
-    "sexdecillion",
-    "septendecillion",
-    "octodecillion",
-    "novemdecillion",
-    "vigintillion",
-    "centillion",
-];
+use crate::numwords::{scale, DIGITS as ONES, TEENS, TENS, THOUSANDS as QUANTITIES};
 
 pub(crate) fn is_digits(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
@@ -79,11 +53,11 @@ fn plain_words(d: &str, max: usize) -> Option<String> {
     for g in 0..ngroups {
         let end = if g == 0 { first } else { start + 3 };
         if let Some(w) = group_words(&b[start..end]) {
-            let scale = SCALES[ngroups - 1 - g];
-            parts.push(if scale.is_empty() {
+            let power = scale(ngroups - 1 - g);
+            parts.push(if power.is_empty() {
                 w
             } else {
-                format!("{w} {scale}")
+                format!("{w} {power}")
             });
         }
         start = end;

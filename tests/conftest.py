@@ -40,3 +40,16 @@ def golden_vocab(flavor: str) -> dict[str, Any]:
         pytest.skip(f"{path} not found")
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return data
+
+
+@pytest.fixture
+def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Downloads fail as without network; the download cache is a fresh folder."""
+    from fastpitch_tpu.checkpoints import hub
+
+    monkeypatch.setenv("FASTPITCH_TPU_CACHE", str(tmp_path / "cache"))
+
+    def unreachable(url: str, dest: Path) -> None:
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(hub, "_fetch", unreachable)

@@ -4,7 +4,6 @@ CheckpointError (ValueError) or CheckpointDownloadError (OSError) naming the pro
 from __future__ import annotations
 
 import io
-import os
 import pickle
 import tarfile
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from archives import Payload, tar_members, write_tar  # noqa: E402
 from fastpitch_tpu import checkpoints  # noqa: E402
 from fastpitch_tpu.checkpoints import load_hifigan, read_nemo_archive  # noqa: E402
 from fastpitch_tpu.errors import CheckpointDownloadError, CheckpointError  # noqa: E402
@@ -111,15 +111,6 @@ def test_weight_norm_half_pair(tmp_path: Path) -> None:
         load_hifigan(path)
 
 
-class Payload:
-    """Unpickling this would create the file at ``path``."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (open, (self.path, "w"))
-
 
 @pytest.mark.parametrize("container", ["torch", "raw_pickle", "nemo"])
 def test_code_executing_pickle_is_refused(tmp_path: Path, container: str) -> None:
@@ -151,31 +142,12 @@ def test_yaml_is_loaded_safely(tmp_path: Path) -> None:
     assert not marker.exists()
 
 
-def write_tar(path: Path, files: dict[str, bytes], extra: list[tarfile.TarInfo] | None = None,
-              mode: str = "w") -> None:
-    with tarfile.open(path, mode) as tar:
-        for info in extra or []:
-            tar.addfile(info)
-        for name, blob in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(blob)
-            tar.addfile(info, io.BytesIO(blob))
-
-
-def nemo_members() -> dict[str, bytes]:
-    with tarfile.open(NEMO) as tar:
-        out = {}
-        for m in tar.getmembers():
-            f = tar.extractfile(m)
-            assert f is not None
-            out[os.path.basename(m.name)] = f.read()
-        return out
 
 
 @pytest.mark.parametrize("name", ["../model_config.yaml", "/tmp/model_config.yaml",
                                   "sub/../../x", "C:/evil"])
 def test_nemo_path_traversal(tmp_path: Path, name: str) -> None:
-    files = nemo_members()
+    files = tar_members(NEMO)
     files[name] = b"x"
     path = tmp_path / "traversal.nemo"
     write_tar(path, files)
@@ -189,7 +161,7 @@ def test_nemo_links_and_devices(tmp_path: Path, kind: bytes) -> None:
     info = tarfile.TarInfo("model_config.yaml")
     info.type = kind
     info.linkname = "/etc/passwd"
-    files = nemo_members()
+    files = tar_members(NEMO)
     del files["model_config.yaml"]
     path = tmp_path / "link.nemo"
     write_tar(path, files, extra=[info])
@@ -199,14 +171,14 @@ def test_nemo_links_and_devices(tmp_path: Path, kind: bytes) -> None:
 
 def test_nemo_member_size_limit(tmp_path: Path) -> None:
     path = tmp_path / "plain.nemo"
-    write_tar(path, nemo_members())
+    write_tar(path, tar_members(NEMO))
     read_nemo_archive(path)  # uncompressed archives are read too
     with pytest.raises(CheckpointError, match="over the 100-byte limit"):
         read_nemo_archive(path, max_member_bytes=100)
 
 
 def test_nemo_missing_member(tmp_path: Path) -> None:
-    files = nemo_members()
+    files = tar_members(NEMO)
     del files["model_weights.ckpt"]
     path = tmp_path / "partial.nemo"
     write_tar(path, files)
@@ -245,15 +217,8 @@ def test_url_without_digest_is_pinned_on_first_use(
         load_hifigan(DLE.resolve().as_uri(), sha256="0" * 64)
 
 
-def test_download_failure_explains_offline_use(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("FASTPITCH_TPU_CACHE", str(tmp_path / "cache"))
-
-    def offline(url: str, dest: Path) -> None:
-        raise OSError("network is unreachable")
-
-    monkeypatch.setattr(checkpoints.hub, "_fetch", offline)
+@pytest.mark.usefixtures("offline")
+def test_download_failure_explains_offline_use() -> None:
     with pytest.raises(CheckpointDownloadError, match=r"pass the local file.*tts_hifigan.nemo"):
         load_hifigan("nvidia/tts_hifigan")
     with pytest.raises(CheckpointDownloadError, match="only https"):

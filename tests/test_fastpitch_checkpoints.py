@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import tarfile
 import zipfile
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from archives import Payload, tar_members, write_tar  # noqa: E402
 from fastpitch_tpu import checkpoints  # noqa: E402
 from fastpitch_tpu.checkpoints import load_fastpitch  # noqa: E402
 from fastpitch_tpu.errors import CheckpointDownloadError, CheckpointError  # noqa: E402
@@ -27,26 +27,6 @@ def dle_checkpoint() -> dict[str, Any]:
     return obj
 
 
-def nemo_members() -> dict[str, bytes]:
-    with tarfile.open(NEMO) as tar:
-        out = {}
-        for m in tar.getmembers():
-            if m.isfile():
-                f = tar.extractfile(m)
-                assert f is not None
-                out[os.path.basename(m.name)] = f.read()
-        return out
-
-
-def write_tar(path: Path, files: dict[str, bytes], extra: list[tarfile.TarInfo] | None = None
-              ) -> None:
-    with tarfile.open(path, "w:gz") as tar:
-        for info in extra or []:
-            tar.addfile(info)
-        for name, blob in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(blob)
-            tar.addfile(info, io.BytesIO(blob))
 
 
 @pytest.mark.parametrize("source", [DLE, NEMO])
@@ -91,13 +71,6 @@ def test_invalid_config_override(tmp_path: Path) -> None:
         load_fastpitch(DLE, config={"padding_idx": 500})
 
 
-class Payload:
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (open, (self.path, "w"))
-
 
 @pytest.mark.parametrize("container", ["dle", "nemo"])
 def test_code_executing_pickle_is_refused(tmp_path: Path, container: str) -> None:
@@ -109,10 +82,10 @@ def test_code_executing_pickle_is_refused(tmp_path: Path, container: str) -> Non
     else:
         buf = io.BytesIO()
         torch.save(payload["state_dict"], buf)
-        files = nemo_members()
+        files = tar_members(NEMO)
         files["model_weights.ckpt"] = buf.getvalue()
         path = tmp_path / "evil.nemo"
-        write_tar(path, files)
+        write_tar(path, files, mode="w:gz")
     with pytest.raises(CheckpointError, match=r"refused to load.*references io\.open"):
         load_fastpitch(path)
     assert not marker.exists()
@@ -120,10 +93,10 @@ def test_code_executing_pickle_is_refused(tmp_path: Path, container: str) -> Non
 
 @pytest.mark.parametrize("name", ["../model_config.yaml", "/etc/model_weights.ckpt", "a/../../b"])
 def test_nemo_path_traversal(tmp_path: Path, name: str) -> None:
-    files = nemo_members()
+    files = tar_members(NEMO)
     files[name] = b"x"
     path = tmp_path / "traversal.nemo"
-    write_tar(path, files)
+    write_tar(path, files, mode="w:gz")
     with pytest.raises(CheckpointError, match="unsafe path"):
         load_fastpitch(path)
     assert not (tmp_path.parent / "model_config.yaml").exists()
@@ -133,19 +106,19 @@ def test_nemo_symlink(tmp_path: Path) -> None:
     link = tarfile.TarInfo("model_weights.ckpt")
     link.type = tarfile.SYMTYPE
     link.linkname = "/etc/passwd"
-    files = nemo_members()
+    files = tar_members(NEMO)
     del files["model_weights.ckpt"]
     path = tmp_path / "link.nemo"
-    write_tar(path, files, extra=[link])
+    write_tar(path, files, extra=[link], mode="w:gz")
     with pytest.raises(CheckpointError, match="is a link"):
         load_fastpitch(path)
 
 
 def test_nemo_config_without_fastpitch(tmp_path: Path) -> None:
-    files = nemo_members()
+    files = tar_members(NEMO)
     files["model_config.yaml"] = b"generator: {resblock: 1}\n"
     path = tmp_path / "hifigan_like.nemo"
-    write_tar(path, files)
+    write_tar(path, files, mode="w:gz")
     with pytest.raises(CheckpointError, match="no FastPitch input_fft section"):
         load_fastpitch(path)
 
@@ -160,15 +133,8 @@ def test_hub_name_of_the_wrong_kind() -> None:
         load_fastpitch("nvidia/tts_hifigan")
 
 
-def test_offline_download_says_how_to_pass_a_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("FASTPITCH_TPU_CACHE", str(tmp_path / "cache"))
-
-    def offline(url: str, dest: Path) -> None:
-        raise OSError("network unreachable")
-
-    monkeypatch.setattr(checkpoints.hub, "_fetch", offline)
+@pytest.mark.usefixtures("offline")
+def test_offline_download_says_how_to_pass_a_file() -> None:
     with pytest.raises(CheckpointDownloadError, match=r"load_fastpitch\('/path/to/file'\)"):
         load_fastpitch("nvidia/tts_en_fastpitch")
 

@@ -12,9 +12,9 @@ signal of ``n * 256`` samples gives ``n`` frames, which is what the vocoder turn
 from __future__ import annotations
 
 import functools
-import io
 import math
 import os
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +25,16 @@ import torch.nn.functional as F
 from numpy.typing import NDArray
 from torch import Tensor
 
-__all__ = ["LOG_CLAMP", "Audio", "mel_filter_bank", "mel_spectrogram"]
+__all__ = ["LOG_CLAMP", "Audio", "mel_filter_bank", "mel_spectrogram", "wav_header"]
+
+
+def wav_header(sample_rate: int, n_samples: int | None) -> bytes:
+    """Header of a mono 16-bit PCM WAV file of ``n_samples``; ``None`` gives the largest sizes,
+    which players of a stream of unknown length accept."""
+    data = 0xFFFFFFFF - 36 if n_samples is None else 2 * n_samples
+    return (b"RIFF" + struct.pack("<I", min(0xFFFFFFFF, 36 + data)) + b"WAVEfmt "
+            + struct.pack("<IHHIIHH", 16, 1, 1, sample_rate, 2 * sample_rate, 2, 16)
+            + b"data" + struct.pack("<I", data))
 
 
 @dataclass(frozen=True)
@@ -54,13 +63,14 @@ class Audio:
         scaled = np.clip(self.samples, -1.0, 1.0) * 32767.0
         return np.round(scaled).astype(np.int16)
 
+    def to_pcm16_bytes(self) -> bytes:
+        """Raw little-endian 16-bit samples (the data of a WAV file)."""
+        data: bytes = self.to_int16().astype("<i2").tobytes()
+        return data
+
     def to_wav_bytes(self) -> bytes:
         """The audio as a 16-bit PCM WAV file, in memory."""
-        import soundfile
-
-        buf = io.BytesIO()
-        soundfile.write(buf, self.to_int16(), self.sample_rate, format="WAV", subtype="PCM_16")
-        return buf.getvalue()
+        return wav_header(self.sample_rate, len(self)) + self.to_pcm16_bytes()
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write a 16-bit PCM WAV file (or FLAC / OGG, by the file's extension)."""

@@ -15,7 +15,6 @@ import base64
 import contextlib
 import json
 import logging
-import struct
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client import generate_latest
 
-from fastpitch_tpu.audio import Audio
+from fastpitch_tpu.audio import Audio, wav_header
 from fastpitch_tpu.engine import SynthesisOptions, Synthesizer
 from fastpitch_tpu.errors import InvalidTextError
 from fastpitch_tpu.server.batcher import Batcher, Job, QueueFull
@@ -158,18 +157,6 @@ class _CountRequests:
             self.metrics.latency.labels(path).observe(time.perf_counter() - start)
 
 
-def _wav_header(sample_rate: int, n_samples: int | None) -> bytes:
-    """16-bit mono WAV header; ``None`` samples gives the maximal sizes streaming players take."""
-    data = 0xFFFFFFFF - 36 if n_samples is None else 2 * n_samples
-    return (b"RIFF" + struct.pack("<I", min(0xFFFFFFFF, 36 + data)) + b"WAVEfmt "
-            + struct.pack("<IHHIIHH", 16, 1, 1, sample_rate, 2 * sample_rate, 2, 16)
-            + b"data" + struct.pack("<I", data))
-
-
-def _pcm16(audio: Audio) -> bytes:
-    return audio.to_int16().astype("<i2").tobytes()
-
-
 def create_app(voices: dict[str, Synthesizer], config: ServerConfig | None = None) -> FastAPI:
     """The FastAPI application serving ``voices`` (name → synthesizer; ``"default"`` first)."""
     if not voices:
@@ -267,7 +254,7 @@ def create_app(voices: dict[str, Synthesizer], config: ServerConfig | None = Non
         if req.format == "wav":
             return Response(audio.to_wav_bytes(), media_type="audio/wav")
         if req.format == "pcm16":
-            return Response(_pcm16(audio), media_type=f"audio/L16;rate={audio.sample_rate}",
+            return Response(audio.to_pcm16_bytes(), media_type=f"audio/L16;rate={audio.sample_rate}",
                             headers={"X-Sample-Rate": str(audio.sample_rate)})
         body = Base64Audio(audio=base64.b64encode(audio.to_wav_bytes()).decode(),
                            sample_rate=audio.sample_rate, duration=audio.duration)
@@ -299,7 +286,7 @@ def create_app(voices: dict[str, Synthesizer], config: ServerConfig | None = Non
             jobs = [first]
             try:
                 if req.format == "wav":
-                    yield _wav_header(rate, None)
+                    yield wav_header(rate, None)
                 for i in range(len(pieces)):
                     if i + 1 < len(pieces):  # the next sentence waits in the queue meanwhile
                         try:
@@ -311,8 +298,8 @@ def create_app(voices: dict[str, Synthesizer], config: ServerConfig | None = Non
                     audio = await asyncio.wait_for(asyncio.wrap_future(jobs[i].future), left)
                     metrics.audio_seconds.inc(audio.duration)
                     if i:
-                        yield _pcm16(Audio(pause, rate))
-                    yield _pcm16(audio)
+                        yield Audio(pause, rate).to_pcm16_bytes()
+                    yield audio.to_pcm16_bytes()
             except (QueueFull, asyncio.TimeoutError, InvalidTextError, ValueError,
                     RuntimeError) as e:  # the status is sent already: end the stream
                 log.warning("stream ended early: %s", e)

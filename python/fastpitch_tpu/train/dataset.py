@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["DatasetInfo", "Utterance", "build_dataset", "load_dataset", "read_sources"]
+__all__ = ["DatasetInfo", "Utterance", "build_dataset", "load_dataset", "read_sources",
+           "resample"]
 
 SAMPLE_RATE = 22050
 HOP = 256
@@ -92,14 +93,14 @@ def read_sources(folder: Path) -> list[dict[str, Any]]:
     raise FileNotFoundError(f"{folder}: no metadata.jsonl or metadata.csv")
 
 
-def _resample(audio: NDArray[np.float32], rate: int) -> NDArray[np.float32]:
-    if rate == SAMPLE_RATE:
+def resample(audio: NDArray[np.float32], rate: int, to: int = SAMPLE_RATE) -> NDArray[np.float32]:
+    """``audio`` at ``rate`` Hz resampled to ``to`` Hz (polyphase filter)."""
+    if rate == to:
         return audio
     from scipy.signal import resample_poly
 
-    g = math.gcd(rate, SAMPLE_RATE)
-    out: NDArray[np.float32] = resample_poly(audio, SAMPLE_RATE // g, rate // g).astype(
-        np.float32)
+    g = math.gcd(rate, to)
+    out: NDArray[np.float32] = resample_poly(audio, to // g, rate // g).astype(np.float32)
     return out
 
 
@@ -138,7 +139,7 @@ def _process(rec: dict[str, Any], frontend_name: str) -> Utterance | None:
     from fastpitch_tpu.frontend import TextFrontend
 
     audio, rate = soundfile.read(rec["audio"], dtype="float32", always_2d=True)
-    audio = _resample(audio.mean(axis=1), int(rate))
+    audio = resample(audio.mean(axis=1), int(rate))
     audio = audio[: len(audio) // HOP * HOP]
     ids = TextFrontend(frontend_name).encode(rec["text"])
     n_frames = len(audio) // HOP

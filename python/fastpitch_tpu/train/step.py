@@ -9,7 +9,8 @@ the predictors learn those durations, pitch and energy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -48,7 +49,8 @@ class Batch:
         def move(t: Tensor | None) -> Tensor | None:
             return None if t is None else t.to(device, non_blocking=True)
 
-        return Batch(*(move(getattr(self, f)) for f in self.__dataclass_fields__))  # type: ignore[arg-type]
+        moved: dict[str, Any] = {f.name: move(getattr(self, f.name)) for f in fields(self)}
+        return replace(self, **moved)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ spread over ``jobs`` spawned processes; a rerun skips lines already written.
 from __future__ import annotations
 
 import json
-import math
 import multiprocessing
 import os
 import sys
@@ -27,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
+
+from fastpitch_tpu.train.dataset import resample
 
 __all__ = ["TEACHER_RATE", "generate"]
 
@@ -68,17 +68,6 @@ def _init(model: bytes, rate: int, seed: int) -> None:
     tts = Hibari(threads=1)
     tts.sess = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
     _worker.update(tts=tts, rate=rate, seed=seed)
-
-
-def _resample(audio: NDArray[np.float32], rate: int) -> NDArray[np.float32]:
-    if rate == TEACHER_RATE:
-        return audio
-    from scipy.signal import resample_poly
-
-    g = math.gcd(rate, TEACHER_RATE)
-    out: NDArray[np.float32] = resample_poly(audio, rate // g, TEACHER_RATE // g).astype(
-        np.float32)
-    return out
 
 
 def _phonemes(tts: Any, text: str) -> list[str]:
@@ -123,7 +112,7 @@ def _speak(job: tuple[int, str, str]) -> dict[str, Any]:
                 return {"id": uid, "error": "the teacher's durations do not match its audio"}
             audio.append(samples)
             f0s.append(f0)
-        wav = _resample(np.concatenate(audio).astype(np.float32), _worker["rate"])
+        wav = resample(np.concatenate(audio).astype(np.float32), TEACHER_RATE, _worker["rate"])
         pcm = (np.clip(wav, -1.0, 1.0) * 32767.0).round().astype("<i2")
         tmp = wav_path + ".part"
         with wave.open(tmp, "wb") as w:

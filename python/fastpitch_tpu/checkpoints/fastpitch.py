@@ -20,6 +20,7 @@ override, e.g. ``{"padding_idx": 0}``) takes precedence over what the file says.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -285,13 +286,21 @@ def _nemo_config(cfg: Mapping[str, Any], state: Mapping[str, Tensor],
     )
 
 
-def _vocab_size(flavor: str) -> int | None:
+@functools.lru_cache(maxsize=None)
+def _frontend_shape(flavor: str) -> tuple[int, int] | None:
+    """(vocabulary size, pad id) of our frontend ``flavor`` (built once per process)."""
     try:
         from fastpitch_tpu.frontend import TextFrontend
 
-        return len(TextFrontend(flavor).vocab)
+        fe = TextFrontend(flavor)
+        return len(fe.vocab), int(fe.pad_id)
     except Exception:  # the frontend is optional here; a missing one only loses the hint
         return None
+
+
+def _vocab_size(flavor: str) -> int | None:
+    shape = _frontend_shape(flavor)
+    return None if shape is None else shape[0]
 
 
 def _nemo_padding_idx(model: Mapping[str, Any], word: Tensor, frontend: str | None,
@@ -309,10 +318,9 @@ def _nemo_padding_idx(model: Mapping[str, Any], word: Tensor, frontend: str | No
     tokenizer = model.get("text_tokenizer")
     if isinstance(tokenizer, Mapping) and "tts_tokenizers" in str(tokenizer.get("_target_", "")):
         pad = n - 3 if tokenizer.get("add_blank_at") is not None else n - 2
-        if frontend is not None and _vocab_size(frontend) == n:
-            from fastpitch_tpu.frontend import TextFrontend
-
-            ours = int(TextFrontend(frontend).pad_id)
+        shape = _frontend_shape(frontend) if frontend is not None else None
+        if shape is not None and shape[0] == n:
+            ours = shape[1]
             if ours != pad:
                 raise CheckpointError(f"{name}: padding id {pad} of the checkpoint's tokenizer "
                                       f"differs from {frontend}'s {ours}")

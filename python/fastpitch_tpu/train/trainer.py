@@ -11,6 +11,7 @@ first validation sentence (``samples/step-N.wav``). Losses go to ``log.jsonl``.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -328,15 +329,25 @@ def _validate(model: FastPitch, aligner: AlignmentEncoder, val: list[Utterance],
     return {k: v / n for k, v in sums.items()}
 
 
-def _sample(model: FastPitch, utt: Utterance, dev: torch.device, path: Path) -> None:
-    """Speak a validation sentence with the built-in LJSpeech vocoder (skipped without it)."""
-    from fastpitch_tpu.audio import Audio
+@functools.lru_cache(maxsize=1)
+def _vocoder() -> Any:
+    """The built-in LJSpeech vocoder for sample WAVs (loaded once), or None without it."""
     from fastpitch_tpu.checkpoints import load_hifigan
 
     try:
-        vocoder = load_hifigan("lj").to(dev)
+        return load_hifigan("lj")
     except FileNotFoundError:
+        return None
+
+
+def _sample(model: FastPitch, utt: Utterance, dev: torch.device, path: Path) -> None:
+    """Speak a validation sentence with the built-in LJSpeech vocoder (skipped without it)."""
+    from fastpitch_tpu.audio import Audio
+
+    vocoder = _vocoder()
+    if vocoder is None:
         return
+    vocoder.to(dev)
     ids = torch.from_numpy(utt.ids.astype(np.int64))[None].to(dev)
     mel = model.infer(ids).mel.float()
     audio = vocoder(mel)[0].float().cpu().numpy()

@@ -159,8 +159,7 @@ def _engine_reference(args: argparse.Namespace, fastpitch: str, hifigan: str) ->
     synth = Synthesizer(fastpitch, hifigan, backend=args.backend, dtype=args.dtype,
                         buckets=Buckets(tokens=tuple(args.token_buckets),
                                         frames=tuple(args.frame_buckets),
-                                        batch=(1, 4, args.max_batch) if args.max_batch > 4
-                                        else (1, args.max_batch)),
+                                        batch=Buckets.batch_sizes(args.max_batch)),
                         cache_dir=args.cache_dir)
     texts = [SENTENCES[i % len(SENTENCES)] for i in range(args.max_batch)]
     synth.synthesize(texts)

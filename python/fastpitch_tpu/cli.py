@@ -89,15 +89,6 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                    choices=["critical", "error", "warning", "info", "debug"])
 
 
-def _batch_buckets(max_batch: int) -> tuple[int, ...]:
-    sizes = [1]
-    while sizes[-1] * 4 < max_batch:
-        sizes.append(sizes[-1] * 4)
-    if sizes[-1] != max_batch:
-        sizes.append(max_batch)
-    return tuple(sizes)
-
-
 def _serve(args: argparse.Namespace) -> int:
     try:
         import uvicorn
@@ -119,7 +110,7 @@ def _serve(args: argparse.Namespace) -> int:
             raise SystemExit(f"error: --voice takes NAME=CHECKPOINT, got {item!r}")
         checkpoints[name] = path
     try:
-        buckets = Buckets(batch=_batch_buckets(args.max_batch))
+        buckets = Buckets(batch=Buckets.batch_sizes(args.max_batch))
         if args.token_buckets:
             buckets = replace(buckets, tokens=tuple(sorted(set(args.token_buckets))))
         if args.frame_buckets:

@@ -69,6 +69,16 @@ class Buckets:
                 raise ValueError(f"buckets.{name} must be distinct positive sizes in ascending "
                                  f"order, got {values}")
 
+    @staticmethod
+    def batch_sizes(max_batch: int) -> tuple[int, ...]:
+        """Batch buckets up to ``max_batch``: powers of 4, then ``max_batch`` itself."""
+        sizes = [1]
+        while sizes[-1] * 4 < max_batch:
+            sizes.append(sizes[-1] * 4)
+        if sizes[-1] != max_batch:
+            sizes.append(max_batch)
+        return tuple(sizes)
+
     @property
     def max_tokens(self) -> int:
         return self.tokens[-1]

@@ -192,3 +192,11 @@ def test_teacher_corpus(tmp_path: Path) -> None:
     assert again["spoken"] == 0 and again["lines"] == 2
     info = build_dataset(out, tmp_path / "ds", frontend="nemo_arpabet", progress=False)
     assert info.utterances == 2 and 120 < info.pitch_mean < 300
+
+
+def test_unreadable_audio_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "metadata.jsonl").write_text(
+        '{"id": "1", "text": "Hello there.", "audio": "x.wav"}\n', encoding="utf-8")
+    (tmp_path / "x.wav").write_text("not audio")
+    with pytest.raises(ValueError, match=r"x\.wav: not readable audio"):
+        build_dataset(tmp_path, tmp_path / "out", frontend="dle_arpabet", progress=False)

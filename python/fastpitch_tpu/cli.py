@@ -200,7 +200,7 @@ def _train(args: argparse.Namespace) -> int:
                           else 60.0 * args.max_minutes)
         val = train(args.dataset, args.run, preset=args.preset, init=args.init, config=cfg,
                     device=args.device)
-    except (ValueError, OSError) as e:
+    except (ValueError, OSError, ImportError) as e:
         raise SystemExit(f"error: {e}") from None
     print(f"{args.run / 'voice.safetensors'}: validation " +
           ", ".join(f"{k} {v:.4f}" for k, v in val.items()))

@@ -138,7 +138,10 @@ def _process(rec: dict[str, Any], frontend_name: str) -> Utterance | None:
     from fastpitch_tpu.audio import mel_spectrogram
     from fastpitch_tpu.frontend import TextFrontend
 
-    audio, rate = soundfile.read(rec["audio"], dtype="float32", always_2d=True)
+    try:
+        audio, rate = soundfile.read(rec["audio"], dtype="float32", always_2d=True)
+    except (OSError, RuntimeError) as e:  # soundfile's LibsndfileError is a RuntimeError
+        raise ValueError(f"{rec['audio']}: not readable audio ({e})") from None
     audio = resample(audio.mean(axis=1), int(rate))
     audio = audio[: len(audio) // HOP * HOP]
     ids = TextFrontend(frontend_name).encode(rec["text"])

@@ -16,7 +16,9 @@ soundfile = pytest.importorskip("soundfile")
 from fastpitch_tpu.checkpoints import load_fastpitch, load_hifigan  # noqa: E402
 from fastpitch_tpu.engine import Synthesizer  # noqa: E402
 from fastpitch_tpu.train import TrainConfig, build_dataset, load_dataset, train  # noqa: E402
+from fastpitch_tpu.train import alignment  # noqa: E402
 from fastpitch_tpu.train.alignment import (  # noqa: E402
+    AlignmentEncoder,
     beta_binomial_prior,
     forward_sum_loss,
     monotonic_alignment,
@@ -49,7 +51,16 @@ def _best_path(log_prob: np.ndarray) -> np.ndarray:
     return out
 
 
-def test_monotonic_alignment_is_the_best_path() -> None:
+@pytest.fixture(params=["compiled", "numpy"])
+def alignment_impl(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    if request.param == "numpy":
+        monkeypatch.setattr(alignment, "_COMPILED", [None])
+    elif alignment._compiled_alignment() is None:
+        pytest.skip("numba is not installed")
+    return str(request.param)
+
+
+def test_monotonic_alignment_is_the_best_path(alignment_impl: str) -> None:
     rng = np.random.default_rng(0)
     for _ in range(40):
         t_len, n_len = int(rng.integers(1, 9)), int(rng.integers(1, 6))
@@ -61,6 +72,18 @@ def test_monotonic_alignment_is_the_best_path() -> None:
         assert got[0].sum() == t_len and got[0, t_len:].sum() == 0
     with pytest.raises(ValueError, match="cannot cover"):
         monotonic_alignment(np.zeros((1, 2, 3), np.float32), np.array([3]), np.array([2]))
+    with pytest.raises(ValueError, match="beyond"):
+        monotonic_alignment(np.zeros((1, 2, 3), np.float32), np.array([2]), np.array([5]))
+
+
+def test_alignment_implementations_agree_on_large_batches() -> None:
+    rng = np.random.default_rng(3)
+    lp = rng.normal(size=(6, 300, 60)).astype(np.float32)
+    n_lens, t_lens = rng.integers(1, 61, 6), rng.integers(60, 301, 6)
+    fast = monotonic_alignment(lp, n_lens, t_lens)
+    plain = alignment._alignment_numpy(lp, t_lens, n_lens)
+    np.testing.assert_array_equal(fast, plain)
+    np.testing.assert_array_equal(fast.sum(axis=(1, 2)), t_lens)
 
 
 def test_prior_is_a_distribution_along_the_diagonal() -> None:
@@ -83,6 +106,36 @@ def test_forward_sum_loss_prefers_monotonic_alignments() -> None:
     backwards = diagonal.flip(3)
     lengths = (torch.tensor([n_len]), torch.tensor([t_len]))
     assert forward_sum_loss(diagonal, *lengths) < forward_sum_loss(backwards, *lengths)
+
+
+def test_forward_sum_loss_is_the_mean_of_per_item_ctc_losses() -> None:
+    torch.manual_seed(0)
+    log_prob = torch.log_softmax(torch.randn(4, 1, 30, 9), dim=-1).requires_grad_()
+    n_lens, t_lens = torch.tensor([9, 3, 5, 1]), torch.tensor([30, 12, 5, 20])
+    expected = torch.zeros(())
+    for b in range(4):
+        n, t = int(n_lens[b]), int(t_lens[b])
+        scores = torch.nn.functional.pad(log_prob[b, 0, :t, :n], (1, 0), value=-1.0)
+        expected = expected + torch.nn.functional.ctc_loss(
+            torch.log_softmax(scores, -1)[:, None], torch.arange(1, n + 1)[None],
+            torch.tensor([t]), torch.tensor([n]), zero_infinity=True) / 4
+    got = forward_sum_loss(log_prob, n_lens, t_lens)
+    torch.testing.assert_close(got, expected)
+    got.backward()
+    assert log_prob.grad is not None and torch.isfinite(log_prob.grad).all()
+    assert float(log_prob.grad[1, 0, 12:].abs().sum()) == 0.0
+
+
+def test_aligner_scores_are_scaled_squared_distances() -> None:
+    torch.manual_seed(0)
+    aligner = AlignmentEncoder(n_mels=8, n_text=6, n_att=5, temperature=0.05)
+    mel, emb = torch.randn(2, 8, 11), torch.randn(2, 6, 4)
+    mask = torch.ones(2, 4, dtype=torch.bool)
+    _, log_prob = aligner(mel, emb, mask)
+    q = aligner.query_proj(mel).transpose(1, 2)
+    k = aligner.key_proj(emb).transpose(1, 2)
+    direct = -0.05 * (q[:, :, None] - k[:, None]).pow(2).sum(-1)
+    torch.testing.assert_close(log_prob[:, 0], torch.log_softmax(direct, -1), atol=1e-5, rtol=0)
 
 
 @pytest.fixture(scope="module")

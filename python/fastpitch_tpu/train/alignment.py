@@ -14,6 +14,7 @@ All functions take padded batches with explicit lengths; nothing here depends on
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import torch
@@ -79,9 +80,14 @@ class AlignmentEncoder(nn.Module):
                 prior: Tensor | None = None) -> tuple[Tensor, Tensor]:
         keys = self.key_proj(text_emb)      # [B, C, N]
         queries = self.query_proj(mel)      # [B, C, T]
-        # Squared distances, -temperature scaled: [B, T, N].
-        dist = (queries.transpose(1, 2)[:, :, None, :] - keys.transpose(1, 2)[:, None, :, :])
-        scores = -self.temperature * dist.pow(2).sum(-1)
+        # Squared distances |q|^2 + |k|^2 - 2 q.k, in float32 (cancellation would ruin them in
+        # bf16), -temperature scaled: [B, T, N].
+        with torch.autocast(mel.device.type, enabled=False):
+            q = queries.float().transpose(1, 2)
+            k = keys.float()
+            dist = (q.pow(2).sum(-1, keepdim=True) + k.pow(2).sum(1, keepdim=True)
+                    - 2.0 * torch.bmm(q, k)).clamp(min=0.0)
+            scores = -self.temperature * dist
         log_prob = F.log_softmax(scores, dim=2)
         if prior is not None:
             log_prob = log_prob + torch.log(prior + 1e-8)
@@ -92,18 +98,19 @@ class AlignmentEncoder(nn.Module):
 
 def forward_sum_loss(log_prob: Tensor, text_lengths: Tensor, mel_lengths: Tensor,
                      blank_logprob: float = -1.0) -> Tensor:
-    """Mean over the batch of the CTC loss of the soft alignment: each frame emits a symbol,
-    the symbols in order, every symbol at least once (a blank column makes it a CTC problem)."""
-    padded = F.pad(log_prob.squeeze(1), (1, 0), value=blank_logprob)  # [B, T, N + 1]
-    total = log_prob.new_zeros(())
-    batch = log_prob.shape[0]
-    for b in range(batch):
-        n, t = int(text_lengths[b]), int(mel_lengths[b])
-        target = torch.arange(1, n + 1, device=log_prob.device)[None]
-        item = F.log_softmax(padded[b, :t, : n + 1], dim=-1)[:, None]  # [T, 1, N + 1]
-        total = total + F.ctc_loss(item, target, input_lengths=torch.tensor([t]),
-                                   target_lengths=torch.tensor([n]), zero_infinity=True)
-    return total / batch
+    """Mean over the batch of the CTC loss of the soft alignment (per item divided by its number
+    of symbols): each frame emits a symbol, the symbols in order, every symbol at least once (a
+    blank column makes it a CTC problem). One batched CTC call; columns past an item's symbols
+    get a log-probability so low that they take no probability mass."""
+    scores = F.pad(log_prob.squeeze(1).float(), (1, 0), value=blank_logprob)  # [B, T, N + 1]
+    batch, _, classes = scores.shape
+    column = torch.arange(classes, device=scores.device)
+    lengths = text_lengths.to(scores.device)
+    scores = scores.masked_fill(column[None, None, :] > lengths[:, None, None], -1e4)
+    targets = column[1:].expand(batch, classes - 1)
+    return F.ctc_loss(F.log_softmax(scores, dim=-1).transpose(0, 1), targets,
+                      input_lengths=mel_lengths.to(scores.device), target_lengths=lengths,
+                      reduction="mean", zero_infinity=True)
 
 
 def monotonic_alignment(log_prob: NDArray[np.float32], text_lengths: NDArray[np.int64],
@@ -111,34 +118,89 @@ def monotonic_alignment(log_prob: NDArray[np.float32], text_lengths: NDArray[np.
     """Most likely monotonic path (every frame one symbol, symbols in order, each at least one
     frame, starting at the first and ending at the last): ``[B, T, N]`` of 0/1.
 
-    ``log_prob`` ``[B, T, N]``; a frame advances by at most one symbol. The dynamic programme
-    runs over the whole batch at once, frame by frame.
+    ``log_prob`` ``[B, T, N]``; a frame advances by at most one symbol; on a tie the path stays
+    on its symbol. Compiled with numba (items in parallel) when it is installed, else a dynamic
+    programme over the whole batch at once, frame by frame, in numpy; both give the same paths.
     """
-    batch, frames, tokens = log_prob.shape
     t_lens = np.asarray(mel_lengths, np.int64)
     n_lens = np.asarray(text_lengths, np.int64)
-    for b in range(batch):
+    for b in range(log_prob.shape[0]):
         if t_lens[b] < n_lens[b] or n_lens[b] == 0:
             raise ValueError(f"item {b}: {t_lens[b]} frames cannot cover {n_lens[b]} symbols")
-    lp = log_prob.astype(np.float64)
-    lp = np.where(np.arange(tokens)[None, None, :] < n_lens[:, None, None], lp, -np.inf)
+        if t_lens[b] > log_prob.shape[1] or n_lens[b] > log_prob.shape[2]:
+            raise ValueError(f"item {b}: lengths beyond the {log_prob.shape[1:]} scores")
+    compiled = _compiled_alignment()
+    if compiled is not None:
+        out = np.zeros(log_prob.shape, dtype=np.float32)
+        compiled(np.ascontiguousarray(log_prob, dtype=np.float32), t_lens, n_lens, out)
+        return out
+    return _alignment_numpy(log_prob, t_lens, n_lens)
+
+
+def _alignment_numpy(log_prob: NDArray[np.float32], t_lens: NDArray[np.int64],
+                     n_lens: NDArray[np.int64]) -> NDArray[np.float32]:
+    batch, frames, tokens = log_prob.shape
+    lp = np.where(np.arange(tokens)[None, None, :] < n_lens[:, None, None],
+                  log_prob.astype(np.float64), -np.inf)
     score = np.full((batch, tokens), -np.inf)
     score[:, 0] = lp[:, 0, 0]
+    move = np.full((batch, tokens), -np.inf)
     came_from_prev = np.zeros((batch, frames, tokens), dtype=bool)
-    blocked = np.full((batch, 1), -np.inf)
     for t in range(1, frames):
-        move = np.concatenate([blocked, score[:, :-1]], axis=1)
-        came_from_prev[:, t] = move > score
-        score = np.maximum(score, move) + lp[:, t]
+        move[:, 1:] = score[:, :-1]
+        np.greater(move, score, out=came_from_prev[:, t])
+        np.maximum(score, move, out=score)
+        score += lp[:, t]
     out = np.zeros((batch, frames, tokens), dtype=np.float32)
-    for b in range(batch):
-        n = int(n_lens[b]) - 1
-        prev = came_from_prev[b]
-        for t in range(int(t_lens[b]) - 1, -1, -1):
-            out[b, t, n] = 1.0
-            if t > 0 and prev[t, n]:
-                n -= 1
+    items = np.arange(batch)
+    n = n_lens - 1
+    for t in range(frames - 1, -1, -1):
+        active = t < t_lens
+        out[items[active], t, n[active]] = 1.0
+        if t > 0:
+            n = n - (active & came_from_prev[items, t, n])
     return out
+
+
+_COMPILED: list[Any] = []
+
+
+def _compiled_alignment() -> Any:
+    """The numba version of the dynamic programme (compiled on first use), or None."""
+    if not _COMPILED:
+        try:
+            import numba
+        except ImportError:
+            _COMPILED.append(None)
+        else:
+            _COMPILED.append(numba.njit(parallel=True, cache=False)(
+                _alignment_kernel(numba.prange)))
+    return _COMPILED[0]
+
+
+def _alignment_kernel(prange: Any) -> Any:
+    def kernel(lp: Any, t_lens: Any, n_lens: Any, out: Any) -> None:  # pragma: no cover
+        for b in prange(lp.shape[0]):
+            frames, tokens = t_lens[b], n_lens[b]
+            score = np.full(tokens, -np.inf)
+            came_from_prev = np.zeros((frames, tokens), dtype=np.bool_)
+            score[0] = lp[b, 0, 0]
+            for t in range(1, frames):
+                for n in range(tokens - 1, -1, -1):
+                    stay = score[n]
+                    move = score[n - 1] if n > 0 else -np.inf
+                    if move > stay:
+                        came_from_prev[t, n] = True
+                        score[n] = move + lp[b, t, n]
+                    else:
+                        score[n] = stay + lp[b, t, n]
+            n = tokens - 1
+            for t in range(frames - 1, -1, -1):
+                out[b, t, n] = 1.0
+                if t > 0 and came_from_prev[t, n]:
+                    n -= 1
+
+    return kernel
 
 
 def durations_from_alignment(hard: Tensor) -> Tensor:

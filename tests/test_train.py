@@ -86,6 +86,16 @@ def test_alignment_implementations_agree_on_large_batches() -> None:
     np.testing.assert_array_equal(fast.sum(axis=(1, 2)), t_lens)
 
 
+def test_batch_prior_matches_the_per_item_prior() -> None:
+    text_lengths, mel_lengths = torch.tensor([12, 3, 7]), torch.tensor([40, 9, 7])
+    batch = alignment.batch_beta_binomial_prior(text_lengths, mel_lengths, 14, 43)
+    assert batch.shape == (3, 43, 14)
+    for b in range(3):
+        n, t = int(text_lengths[b]), int(mel_lengths[b])
+        torch.testing.assert_close(batch[b, :t, :n], beta_binomial_prior(n, t))
+        assert float(batch[b, t:].abs().sum()) == 0.0 and float(batch[b, :, n:].abs().sum()) == 0
+
+
 def test_prior_is_a_distribution_along_the_diagonal() -> None:
     prior = beta_binomial_prior(12, 40)
     assert prior.shape == (40, 12)

@@ -1,9 +1,9 @@
 """Command line: ``fastpitch-tpu`` (also ``python -m fastpitch_tpu``).
 
-    fastpitch-tpu "Hello world." -o hello.wav --fastpitch CKPT
+    fastpitch-tpu "Hello world." -o hello.wav                    # the built-in voice
     fastpitch-tpu -i lines.txt -o out_dir/ --fastpitch CKPT     # one WAV per line, progress bar
-    echo "Hello." | fastpitch-tpu -o hello.wav --fastpitch CKPT
-    fastpitch-tpu serve --fastpitch CKPT --port 8000              # HTTP server
+    echo "Hello." | fastpitch-tpu -o hello.wav
+    fastpitch-tpu serve --port 8000                              # HTTP server
     fastpitch-tpu bench --backends torch jax                     # end-to-end latency benchmark
 
 Model settings (architecture, audio rates, text frontend) come from the checkpoints; the flags
@@ -33,12 +33,12 @@ def _speak_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                    help="text file, one utterance per line ('-' for stdin)")
     p.add_argument("-o", "--output", type=Path, required=True,
                    help="output WAV file, or a folder for one file per input line")
-    p.add_argument("--fastpitch", required=True,
-                   help="FastPitch checkpoint: a file (.pt, .nemo, .ckpt, .safetensors), a hub "
-                        "name or a URL")
-    p.add_argument("--hifigan", default="lj",
-                   help="HiFi-GAN vocoder: 'lj' (default), 'universal', a file, a hub name or a "
-                        "URL")
+    p.add_argument("--fastpitch", default="default",
+                   help="FastPitch checkpoint: 'default' (the built-in voice), a file (.pt, "
+                        ".nemo, .ckpt, .safetensors), a hub name or a URL")
+    p.add_argument("--hifigan",
+                   help="HiFi-GAN vocoder: 'lj', 'universal', a file, a hub name or a URL "
+                        "(default: the built-in voice's own, 'lj' for other checkpoints)")
     p.add_argument("--frontend", help="text frontend flavor (default: the checkpoint's)")
     _engine_args(p)
     p.add_argument("--pace", type=float, default=1.0, help="speaking rate (1.25 = faster)")
@@ -65,10 +65,14 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                                    "/readyz and /metrics (needs the server extra).")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--fastpitch", required=True, help="FastPitch checkpoint of the default voice")
+    p.add_argument("--fastpitch", default="default",
+                   help="FastPitch checkpoint of the voice named 'default' (default: the "
+                        "built-in voice)")
     p.add_argument("--voice", action="append", default=[], metavar="NAME=CHECKPOINT",
                    help="another voice, chosen in requests by NAME (repeatable)")
-    p.add_argument("--hifigan", default="lj", help="HiFi-GAN vocoder for every voice")
+    p.add_argument("--hifigan",
+                   help="HiFi-GAN vocoder for every voice (default: the built-in voice's own, "
+                        "'lj' for other checkpoints)")
     p.add_argument("--frontend", help="text frontend flavor (default: each checkpoint's)")
     _engine_args(p)
     p.add_argument("--max-batch", type=int, default=16, help="most requests per device batch")
@@ -100,6 +104,7 @@ def _serve(args: argparse.Namespace) -> int:
     from fastpitch_tpu.checkpoints import load_hifigan
     from fastpitch_tpu.engine import Buckets, Synthesizer
     from fastpitch_tpu.errors import CheckpointError
+    from fastpitch_tpu.voices import vocoder_for
 
     if args.max_batch < 1 or args.max_queue < 1:
         raise SystemExit("error: --max-batch and --max-queue must be positive")
@@ -118,7 +123,7 @@ def _serve(args: argparse.Namespace) -> int:
     except ValueError as e:
         raise SystemExit(f"error: {e}") from None
     try:
-        vocoder = load_hifigan(args.hifigan)
+        vocoder = load_hifigan(args.hifigan or vocoder_for(args.fastpitch))
         voices = {
             name: Synthesizer(path, vocoder, frontend=args.frontend, backend=args.backend,
                               dtype=args.dtype, device=args.device, buckets=buckets,

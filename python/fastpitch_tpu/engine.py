@@ -39,6 +39,7 @@ from fastpitch_tpu.models.denoiser import Denoiser
 from fastpitch_tpu.models.fastpitch import FastPitch
 from fastpitch_tpu.models.hifigan import HiFiGAN
 from fastpitch_tpu.models.stages import DecodeStage, EncodeStage
+from fastpitch_tpu.voices import vocoder_for
 
 __all__ = ["Buckets", "SynthesisOptions", "Synthesizer", "synthesize"]
 
@@ -157,8 +158,9 @@ class Synthesizer:
     """Text-to-speech with one FastPitch and one HiFi-GAN on one backend.
 
     ``fastpitch`` and ``hifigan`` are models or anything :func:`~fastpitch_tpu.checkpoints.
-    load_fastpitch` / :func:`~fastpitch_tpu.checkpoints.load_hifigan` accept (paths, hub names;
-    ``hifigan`` defaults to the built-in LJSpeech V1 generator). ``frontend`` is a
+    load_fastpitch` / :func:`~fastpitch_tpu.checkpoints.load_hifigan` accept (paths, hub names).
+    ``fastpitch`` defaults to the voice shipped in the package (``"default"``); ``hifigan`` to
+    that voice's own vocoder for a built-in voice, else the built-in LJSpeech V1 generator. ``frontend`` is a
     :class:`~fastpitch_tpu.TextFrontend` flavor, by default the one the checkpoint names.
     ``backend``: ``"auto"``, ``"torch"``, ``"torch_compile"``, ``"jax"`` or ``"torch_xla"``;
     ``dtype``: ``"bfloat16"`` (default), ``"float16"`` or ``"float32"``.
@@ -166,8 +168,8 @@ class Synthesizer:
 
     def __init__(
         self,
-        fastpitch: FastPitch | str | os.PathLike[str],
-        hifigan: HiFiGAN | str | os.PathLike[str] = "lj",
+        fastpitch: FastPitch | str | os.PathLike[str] = "default",
+        hifigan: HiFiGAN | str | os.PathLike[str] | None = None,
         *,
         frontend: str | TextFrontend | None = None,
         backend: str = "auto",
@@ -180,6 +182,8 @@ class Synthesizer:
         from fastpitch_tpu.checkpoints import load_fastpitch, load_hifigan
 
         self.fastpitch = fastpitch if isinstance(fastpitch, FastPitch) else load_fastpitch(fastpitch)
+        if hifigan is None:
+            hifigan = vocoder_for(fastpitch)
         self.hifigan = hifigan if isinstance(hifigan, HiFiGAN) else load_hifigan(hifigan)
         self.fastpitch.eval()
         self.hifigan.eval()
@@ -477,8 +481,8 @@ class Synthesizer:
 def synthesize(
     text: str | Sequence[str],
     *,
-    fastpitch: FastPitch | str | os.PathLike[str],
-    hifigan: HiFiGAN | str | os.PathLike[str] = "lj",
+    fastpitch: FastPitch | str | os.PathLike[str] = "default",
+    hifigan: HiFiGAN | str | os.PathLike[str] | None = None,
     backend: str = "auto",
     dtype: str = "bfloat16",
     **options: Any,

@@ -3,6 +3,8 @@
 :func:`load_fastpitch` returns a ready :class:`~fastpitch_tpu.models.FastPitch` (CPU, float32,
 eval mode) from any of:
 
+- a built-in voice name (``"default"``: the voice shipped in the package, see
+  :mod:`fastpitch_tpu.voices`);
 - a hub name (:data:`~fastpitch_tpu.checkpoints.HUB`: ``"nvidia/tts_en_fastpitch"``,
   ``"nvidia/fastpitch_pyt_fp32_ckpt_v1_1"`` ...) or an ``https://`` / ``file://`` URL;
 - a DeepLearningExamples FastPitch 1.x checkpoint (``nvidia_fastpitch_210824.pt`` or one written
@@ -43,6 +45,7 @@ from fastpitch_tpu.checkpoints.files import (
 from fastpitch_tpu.checkpoints.hub import HUB, download, fetch_hub
 from fastpitch_tpu.errors import CheckpointError
 from fastpitch_tpu.models.fastpitch import FastPitch, FastPitchConfig, FFTConfig, PredictorConfig
+from fastpitch_tpu.voices import BUILTIN_VOICES, builtin_voice
 
 __all__ = ["FORMAT", "export_fastpitch", "load_fastpitch"]
 
@@ -372,6 +375,8 @@ def load_fastpitch(
 ) -> FastPitch:
     """Load FastPitch from a file, a hub name or a URL (see the module documentation)."""
     if isinstance(source, str):
+        if source in BUILTIN_VOICES:
+            return _load_path(builtin_voice(source).path, config)
         if source in HUB:
             return _load_path(fetch_hub(source, "fastpitch", sha256), config)
         if re.match(r"^[a-z][a-z0-9+.-]*://", source):
@@ -380,8 +385,8 @@ def load_fastpitch(
     if not path.exists():
         names = sorted(k for k, e in HUB.items() if e.kind == "fastpitch")
         raise FileNotFoundError(
-            f"no checkpoint file {str(source)!r}; pass a local file path, a URL or one of: "
-            + ", ".join(names)
+            f"no checkpoint file {str(source)!r}; pass a local file path, a URL, a built-in "
+            f"voice ({', '.join(BUILTIN_VOICES)}) or one of: " + ", ".join(names)
         )
     return _load_path(path, config)
 

@@ -24,6 +24,7 @@ from torch import Tensor, nn
 
 __all__ = [
     "AlignmentEncoder",
+    "batch_beta_binomial_prior",
     "beta_binomial_prior",
     "binarization_loss",
     "durations_from_alignment",
@@ -49,6 +50,30 @@ def beta_binomial_prior(n_tokens: int, n_frames: int, scaling: float = 1.0) -> T
     log_pmf = log_choose[None, :] + log_beta(n[None, :] + a, big_n - n[None, :] + b) \
         - log_beta(a, b)
     return log_pmf.exp().float()
+
+
+def batch_beta_binomial_prior(text_lengths: Tensor, mel_lengths: Tensor, n_tokens: int,
+                              n_frames: int, scaling: float = 1.0) -> Tensor:
+    """:func:`beta_binomial_prior` of every item of a padded batch at once, on the lengths'
+    device: ``[B, n_frames, n_tokens]``, each item's prior in its top-left corner, zero
+    elsewhere."""
+    dev = text_lengths.device
+    big_n = text_lengths.to(dev, torch.float64)[:, None, None]          # [B, 1, 1]
+    big_m = mel_lengths.to(dev, torch.float64)[:, None, None]
+    n = torch.arange(n_tokens, dtype=torch.float64, device=dev)[None, None, :]
+    i = torch.arange(1, n_frames + 1, dtype=torch.float64, device=dev)[None, :, None]
+    valid = (n < big_n) & (i <= big_m)
+    a = scaling * i
+    b = (scaling * (big_m + 1 - i)).clamp(min=scaling)  # positive also past the item's frames
+    k = torch.minimum(n, big_n)                          # keeps lgamma's arguments positive
+
+    def log_beta(x: Tensor, y: Tensor) -> Tensor:
+        return torch.lgamma(x) + torch.lgamma(y) - torch.lgamma(x + y)
+
+    log_choose = torch.lgamma(big_n + 1) - torch.lgamma(k + 1) - torch.lgamma(big_n - k + 1)
+    log_pmf = log_choose + log_beta(k + a, big_n - k + b) - log_beta(a, b)
+    return torch.where(valid, log_pmf.exp(), torch.zeros((), dtype=torch.float64,
+                                                         device=dev)).float()
 
 
 def _conv(c_in: int, c_out: int, kernel: int) -> nn.Conv1d:

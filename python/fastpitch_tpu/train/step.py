@@ -18,6 +18,7 @@ from torch import Tensor
 from fastpitch_tpu.models.fastpitch import FastPitch, regulate_length
 from fastpitch_tpu.train.alignment import (
     AlignmentEncoder,
+    batch_beta_binomial_prior,
     binarization_loss,
     durations_from_alignment,
     forward_sum_loss,
@@ -41,8 +42,9 @@ class Batch:
     """``[B, T]`` booleans."""
     energy: Tensor | None
     """``[B, T]`` per-frame energy target (the model's energy scale) or None."""
-    prior: Tensor
-    """``[B, T, N]`` beta-binomial alignment prior (zero outside each item's lengths)."""
+    prior: Tensor | None = None
+    """``[B, T, N]`` alignment prior (zero outside each item's lengths); None: the
+    beta-binomial prior, computed on the device from the lengths."""
     speaker: Tensor | None = None
 
     def to(self, device: torch.device) -> Batch:
@@ -86,7 +88,11 @@ def training_losses(model: FastPitch, aligner: AlignmentEncoder, batch: Batch,
     log_dur_pred = model.duration_predictor(hidden, mask3, cond)
     pitch_pred = model.pitch_predictor(hidden, mask3, cond)
 
-    soft, log_prob = aligner(batch.mel, emb.transpose(1, 2), mask, batch.prior)
+    prior = batch.prior
+    if prior is None:
+        prior = batch_beta_binomial_prior(batch.text_lengths, batch.mel_lengths, ids.shape[1],
+                                          batch.mel.shape[2])
+    soft, log_prob = aligner(batch.mel, emb.transpose(1, 2), mask, prior)
     with torch.no_grad():
         hard_np = monotonic_alignment(
             torch.log(soft.squeeze(1).float().clamp(min=1e-12)).cpu().numpy(),

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from fastpitch_tpu.models.fastpitch import FastPitch, FastPitchConfig, FFTConfig, PredictorConfig
-from fastpitch_tpu.train.alignment import AlignmentEncoder, beta_binomial_prior
+from fastpitch_tpu.train.alignment import AlignmentEncoder
 from fastpitch_tpu.train.dataset import DatasetInfo, Utterance, load_dataset
 from fastpitch_tpu.train.step import Batch, LossWeights, training_losses
 
@@ -96,7 +96,6 @@ def _collate(items: list[Utterance], info: DatasetInfo, mean: float, std: float)
     pitch = np.zeros((b, t), np.float32)
     voiced = np.zeros((b, t), bool)
     energy = np.zeros((b, t), np.float32)
-    prior = np.zeros((b, t, n), np.float32)
     for i, u in enumerate(items):
         k, f = len(u.ids), u.mel.shape[1]
         ids[i, :k] = u.ids
@@ -105,14 +104,13 @@ def _collate(items: list[Utterance], info: DatasetInfo, mean: float, std: float)
         voiced[i, :f] = v
         pitch[i, :f] = np.where(v, (u.pitch_hz - mean) / std, 0.0)
         energy[i, :f] = np.log1p(u.energy)
-        prior[i, :f, :k] = beta_binomial_prior(k, f).numpy()
     return Batch(
         ids=torch.from_numpy(ids),
         text_lengths=torch.tensor([len(u.ids) for u in items]),
         mel=torch.from_numpy(mel),
         mel_lengths=torch.tensor([u.mel.shape[1] for u in items]),
         pitch=torch.from_numpy(pitch), voiced=torch.from_numpy(voiced),
-        energy=torch.from_numpy(energy), prior=torch.from_numpy(prior),
+        energy=torch.from_numpy(energy),
     )
 
 
@@ -128,7 +126,7 @@ def _batches(items: list[Utterance], batch_size: int, rng: random.Random
 
 
 class _BatchStream(torch.utils.data.IterableDataset[Batch]):
-    """Collated training batches, made in DataLoader worker processes (priors, padding) while
+    """Collated training batches, made in DataLoader worker processes (padding) while
     the device trains; worker ``i`` of ``k`` makes every ``k``-th batch of one shared order."""
 
     def __init__(self, items: list[Utterance], info: DatasetInfo, batch_size: int,

@@ -183,6 +183,37 @@ def test_dataset_shards(dataset: Path) -> None:
         assert (item.pitch_hz == 0).any() and (item.pitch_hz > 100).any()
 
 
+def test_silence_is_trimmed_and_the_pitch_track_follows(tmp_path: Path) -> None:
+    from fastpitch_tpu.train.dataset import trim_silence
+
+    rate = 22050
+    t = np.arange(int(0.8 * rate)) / rate
+    tone = (0.3 * np.sin(2 * np.pi * 200 * t)).astype(np.float32)
+    silence = np.zeros(int(0.4 * rate), np.float32)
+    audio = np.concatenate([silence, tone, silence])
+    start, end = trim_silence(audio, 40.0)
+    # At least the 50 ms margin stays (plus up to one 1024-sample analysis window).
+    assert 0.40 - 0.05 - 0.05 < start / rate <= 0.35 and 1.25 <= end / rate < 1.25 + 0.05
+    assert trim_silence(np.zeros(5000, np.float32), 40.0) == (0, 5000)
+    # A pitch track that is voiced (200 Hz) only while the tone sounds: after trimming, the
+    # frames keep their pitch in step with the audio.
+    soundfile.write(tmp_path / "a.wav", audio, rate)
+    hop = 0.0125
+    times = np.arange(int(len(audio) / rate / hop) + 1) * hop
+    f0 = np.where((times > 0.4) & (times < 1.2), 200.0, 0.0)
+    (tmp_path / "metadata.jsonl").write_text(json.dumps(
+        {"id": "a", "text": "A long tone.", "audio": "a.wav", "f0_hz": f0.tolist(),
+         "f0_hop_s": hop}) + "\n")
+    for trim, seconds in ((40.0, 0.95), (None, 1.6)):
+        out = tmp_path / f"ds-{trim}"
+        build_dataset(tmp_path, out, frontend="dle_arpabet", trim_db=trim, progress=False)
+        _, (item,) = load_dataset(out)
+        assert abs(item.mel.shape[1] * 256 / rate - seconds) < 0.06
+        voiced = np.flatnonzero(item.pitch_hz > 0) * 256 / rate
+        offset = trim_silence(audio, 40.0)[0] / rate if trim else 0.0
+        assert abs(voiced[0] + offset - 0.4) < 0.03 and abs(voiced[-1] + offset - 1.2) < 0.03
+
+
 def test_training_learns_resumes_and_exports(dataset: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     cfg = TrainConfig(steps=60, batch_size=3, learning_rate=3e-3, warmup_steps=5,

@@ -160,6 +160,9 @@ def _train_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     d.add_argument("out", type=Path, help="dataset folder to write")
     d.add_argument("--frontend", default="nemo_arpabet", help="text frontend flavor")
     d.add_argument("--jobs", type=int, default=1, help="worker processes")
+    d.add_argument("--trim-db", type=float, default=40.0,
+                   help="cut leading/trailing silence this many dB below the loudest frame, "
+                        "keeping 50 ms (0: keep the audio whole)")
     f = steps.add_parser("fit", help="train or fine-tune a voice on a dataset")
     f.add_argument("dataset", type=Path)
     f.add_argument("run", type=Path, help="run folder (checkpoints, samples, log); resumes")
@@ -194,7 +197,8 @@ def _train(args: argparse.Namespace) -> int:
                   f"{stats['failed']:.0f} failed")
             return 0
         if args.train_command == "dataset":
-            info = build_dataset(args.source, args.out, frontend=args.frontend, jobs=args.jobs)
+            info = build_dataset(args.source, args.out, frontend=args.frontend, jobs=args.jobs,
+                                 trim_db=args.trim_db or None)
             print(f"{args.out}: {info.utterances} utterances, {info.seconds / 3600:.2f} h, "
                   f"{info.skipped} skipped; pitch {info.pitch_mean:.1f} ± {info.pitch_std:.1f} Hz")
             return 0

@@ -104,10 +104,29 @@ def resample(audio: NDArray[np.float32], rate: int, to: int = SAMPLE_RATE) -> ND
     return out
 
 
-def _pitch_from_track(f0: NDArray[np.float64], hop_s: float, n_frames: int) -> NDArray[np.float32]:
-    """Interpolate a pitch track to mel frame centres; a frame is voiced if its nearest track
-    points on both sides are."""
-    centres = (np.arange(n_frames) * HOP + HOP / 2) / SAMPLE_RATE
+def trim_silence(audio: NDArray[np.float32], top_db: float, margin_s: float = 0.05
+                 ) -> tuple[int, int]:
+    """``(start, end)`` sample bounds of ``audio`` without its leading and trailing silence:
+    frames (1024 samples, hop 256) quieter than ``top_db`` below the loudest frame, keeping
+    at least ``margin_s`` of the silence on each side. The whole clip if nothing is that loud."""
+    if len(audio) < 1024:
+        return 0, len(audio)
+    frames = np.lib.stride_tricks.sliding_window_view(audio, 1024)[::HOP]
+    rms = np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1))
+    loud = np.flatnonzero(rms > rms.max() * 10 ** (-top_db / 20)) if rms.max() > 0 else []
+    if len(loud) == 0:
+        return 0, len(audio)
+    margin = int(margin_s * SAMPLE_RATE)
+    start = max(0, int(loud[0]) * HOP - margin)
+    end = min(len(audio), int(loud[-1]) * HOP + 1024 + margin)
+    return start, end
+
+
+def _pitch_from_track(f0: NDArray[np.float64], hop_s: float, n_frames: int,
+                      offset_s: float = 0.0) -> NDArray[np.float32]:
+    """Interpolate a pitch track to mel frame centres (the audio starting ``offset_s`` into the
+    track); a frame is voiced if its nearest track points on both sides are."""
+    centres = offset_s + (np.arange(n_frames) * HOP + HOP / 2) / SAMPLE_RATE
     pos = centres / hop_s
     lo = np.clip(np.floor(pos).astype(int), 0, len(f0) - 1)
     hi = np.clip(lo + 1, 0, len(f0) - 1)
@@ -131,7 +150,8 @@ def _pitch_pyin(audio: NDArray[np.float32], n_frames: int) -> NDArray[np.float32
     return out
 
 
-def _process(rec: dict[str, Any], frontend_name: str) -> Utterance | None:
+def _process(rec: dict[str, Any], frontend_name: str, trim_db: float | None = None
+             ) -> Utterance | None:
     import soundfile
     import torch
 
@@ -143,6 +163,10 @@ def _process(rec: dict[str, Any], frontend_name: str) -> Utterance | None:
     except (OSError, RuntimeError) as e:  # soundfile's LibsndfileError is a RuntimeError
         raise ValueError(f"{rec['audio']}: not readable audio ({e})") from None
     audio = resample(audio.mean(axis=1), int(rate))
+    start = 0
+    if trim_db:
+        start, end = trim_silence(audio, trim_db)
+        audio = audio[start:end]
     audio = audio[: len(audio) // HOP * HOP]
     ids = TextFrontend(frontend_name).encode(rec["text"])
     n_frames = len(audio) // HOP
@@ -152,7 +176,8 @@ def _process(rec: dict[str, Any], frontend_name: str) -> Utterance | None:
         mel = mel_spectrogram(torch.from_numpy(audio)[None])[0].numpy()
     if "f0_hz" in rec:
         pitch = _pitch_from_track(np.asarray(rec["f0_hz"], np.float64),
-                                  float(rec.get("f0_hop_s", 0.0125)), n_frames)
+                                  float(rec.get("f0_hop_s", 0.0125)), n_frames,
+                                  start / SAMPLE_RATE)
     else:
         pitch = _pitch_pyin(audio, n_frames)
     energy = np.linalg.norm(np.exp(mel), axis=0).astype(np.float32)
@@ -182,9 +207,11 @@ def _save_shard(path: Path, items: list[Utterance]) -> None:
 
 
 def build_dataset(source: str | os.PathLike[str], out: str | os.PathLike[str], *,
-                  frontend: str = "nemo_arpabet", jobs: int = 1,
+                  frontend: str = "nemo_arpabet", jobs: int = 1, trim_db: float | None = 40.0,
                   progress: bool = True) -> DatasetInfo:
-    """Process every record of ``source`` into shards in ``out`` (see the module doc)."""
+    """Process every record of ``source`` into shards in ``out`` (see the module doc).
+    ``trim_db``: cut leading and trailing silence quieter than this many dB below the loudest
+    frame (keeping 50 ms); None or 0 keeps the audio whole."""
     import contextlib
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -217,8 +244,8 @@ def build_dataset(source: str | os.PathLike[str], out: str | os.PathLike[str], *
     # pools can hang. One job runs in this process.
     pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_worker_init) if jobs > 1 else None
-    results = (pool.map(_process, records, [frontend] * len(records), chunksize=8) if pool
-               else map(_process, records, [frontend] * len(records)))
+    args = (records, [frontend] * len(records), [trim_db] * len(records))
+    results = pool.map(_process, *args, chunksize=8) if pool else map(_process, *args)
     with contextlib.ExitStack() as stack, \
             tqdm(total=len(records), desc="dataset", unit="utt", disable=not progress) as bar:
         if pool is not None:

@@ -21,7 +21,10 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Iterator, Sequence
+import queue
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, overload
@@ -32,7 +35,7 @@ import torch
 from numpy.typing import NDArray
 
 from fastpitch_tpu.audio import Audio
-from fastpitch_tpu.backends import Backend, create_backend
+from fastpitch_tpu.backends import Backend, create_backend, local_devices
 from fastpitch_tpu.errors import InvalidTextError
 from fastpitch_tpu.frontend import TextFrontend
 from fastpitch_tpu.models.denoiser import Denoiser
@@ -160,10 +163,13 @@ class Synthesizer:
     ``fastpitch`` and ``hifigan`` are models or anything :func:`~fastpitch_tpu.checkpoints.
     load_fastpitch` / :func:`~fastpitch_tpu.checkpoints.load_hifigan` accept (paths, hub names).
     ``fastpitch`` defaults to the voice shipped in the package (``"default"``); ``hifigan`` to
-    that voice's own vocoder for a built-in voice, else the built-in LJSpeech V1 generator. ``frontend`` is a
-    :class:`~fastpitch_tpu.TextFrontend` flavor, by default the one the checkpoint names.
-    ``backend``: ``"auto"``, ``"torch"``, ``"torch_compile"``, ``"jax"`` or ``"torch_xla"``;
-    ``dtype``: ``"bfloat16"`` (default), ``"float16"`` or ``"float32"``.
+    that voice's own vocoder for a built-in voice, else the built-in LJSpeech V1 generator.
+    ``frontend`` is a :class:`~fastpitch_tpu.TextFrontend` flavor, by default the one the
+    checkpoint names. ``backend``: ``"auto"``, ``"torch"``, ``"torch_compile"``, ``"jax"`` or
+    ``"torch_xla"``; ``dtype``: ``"bfloat16"`` (default), ``"float16"`` or ``"float32"``.
+    ``device`` picks one device; ``devices="all"`` (or a list of devices) puts one replica of
+    the compiled graphs on each and spreads the batches of a call over them (one thread per
+    device), with the same output as one device.
     """
 
     def __init__(
@@ -178,6 +184,7 @@ class Synthesizer:
         buckets: Buckets | None = None,
         cache_dir: str | None = None,
         defaults: SynthesisOptions | None = None,
+        devices: str | Sequence[str] | None = None,
     ) -> None:
         from fastpitch_tpu.checkpoints import load_fastpitch, load_hifigan
 
@@ -204,10 +211,26 @@ class Synthesizer:
         self.dtype = dtype
         encode = EncodeStage(self.fastpitch, pad_to=self.buckets.max_tokens)
         decode = DecodeStage(self.fastpitch, self.hifigan)
-        self.backend: Backend = create_backend(
-            backend, encode, decode, dtype=dtype, device=device,
-            cache_dir=cache_dir if cache_dir is not None else default_cache_dir(),
-        )
+        if devices is not None and device is not None:
+            raise ValueError("pass device= (one device) or devices= (several), not both")
+        targets: list[str | None]
+        if devices is None:
+            targets = [device]
+        elif devices == "all":
+            targets = local_devices(backend)
+        elif isinstance(devices, str):
+            raise ValueError(f"devices must be 'all' or a list of devices, got {devices!r}")
+        else:
+            targets = list(devices)
+            if not targets:
+                raise ValueError("devices is empty")
+        cache = cache_dir if cache_dir is not None else default_cache_dir()
+        self.replicas: list[Backend] = [
+            create_backend(backend, encode, decode, dtype=dtype, device=d, cache_dir=cache)
+            for d in targets
+        ]
+        """One backend per device; batches are spread over them (the first also streams)."""
+        self.backend: Backend = self.replicas[0]
         self._denoiser: Denoiser | None = None
 
     def _frontend(self, frontend: str | TextFrontend | None) -> TextFrontend:
@@ -271,23 +294,43 @@ class Synthesizer:
         if not self.backend.compiles:
             return 0
         b = self.buckets
-        before = self.backend.compile_count()
+        before = self.compile_count()
         jobs = [("encode", n, t) for n in b.batch for t in b.tokens]
         jobs += [("decode", n, f) for n in b.batch for f in b.frames]
         pad = self.fastpitch.config.padding_idx
-        hidden: dict[int, Any] = {}
-        for kind, n, size in tqdm(jobs, desc="compiling", unit="graph", disable=not progress):
-            if kind == "encode":
-                ids = np.full((n, size), pad, dtype=np.int64)
-                ids[:, 0] = (pad + 1) % self.fastpitch.config.n_symbols
-                h, _ = self.backend.encode(ids, np.zeros(n, np.int64), np.zeros(n, np.float32),
-                                           np.ones(n, np.float32))
-                hidden[n] = h
-            else:
-                reps = np.zeros((n, b.max_tokens), dtype=np.int64)
-                reps[:, 0] = 1
-                self.backend.decode(hidden[n], reps, np.zeros(n, np.int64), size)
-        return self.backend.compile_count() - before
+        with tqdm(total=len(jobs) * len(self.replicas), desc="compiling", unit="graph",
+                  disable=not progress) as bar:
+
+            def compile_all(backend: Backend) -> None:
+                hidden: dict[int, Any] = {}
+                for kind, n, size in jobs:
+                    if kind == "encode":
+                        ids = np.full((n, size), pad, dtype=np.int64)
+                        ids[:, 0] = (pad + 1) % self.fastpitch.config.n_symbols
+                        h, _ = backend.encode(ids, np.zeros(n, np.int64),
+                                              np.zeros(n, np.float32), np.ones(n, np.float32))
+                        hidden[n] = h
+                    else:
+                        reps = np.zeros((n, b.max_tokens), dtype=np.int64)
+                        reps[:, 0] = 1
+                        backend.decode(hidden[n], reps, np.zeros(n, np.int64), size)
+                    bar.update(1)
+
+            self._on_replicas(compile_all)
+        return self.compile_count() - before
+
+    def compile_count(self) -> int:
+        """Graphs compiled so far, over every device."""
+        return sum(r.compile_count() for r in self.replicas)
+
+    def _on_replicas(self, fn: Callable[[Backend], None]) -> None:
+        """``fn(replica)`` on every replica at once (one thread each); errors are raised."""
+        if len(self.replicas) == 1:
+            fn(self.replicas[0])
+            return
+        with ThreadPoolExecutor(len(self.replicas), thread_name_prefix="device") as pool:
+            for future in [pool.submit(fn, r) for r in self.replicas]:
+                future.result()
 
     # ---------------------------------------------------------------------------------------
     # Internals
@@ -403,12 +446,19 @@ class Synthesizer:
             remaining[c.text_index] += 1
         with tqdm(total=len(requests), desc="synthesizing", unit="text",
                   disable=not show) as bar:
-            for batch in batches:
-                self._run_isolated(batch, results)
+
+            def finished(batch: list[_Chunk]) -> None:
                 for c in batch:
                     remaining[c.text_index] -= 1
                     if remaining[c.text_index] == 0:
                         bar.update(1)
+
+            if len(self.replicas) == 1 or len(batches) == 1:
+                for batch in batches:
+                    self._run_isolated(batch, results, self.backend)
+                    finished(batch)
+            else:
+                self._run_spread(batches, results, finished)
         parts: list[list[Audio]] = [[] for _ in requests]
         for c in chunks:
             if c.audio is not None:
@@ -419,10 +469,32 @@ class Synthesizer:
             out.append(r if r is not None else Audio.concatenate(parts[i], opts.sentence_pause))
         return out
 
-    def _run_isolated(self, batch: list[_Chunk], results: list[Audio | Exception | None]) -> None:
+    def _run_spread(self, batches: list[list[_Chunk]], results: list[Audio | Exception | None],
+                    finished: Callable[[list[_Chunk]], None]) -> None:
+        """Run ``batches`` over every replica at once: each device thread takes the next batch
+        as soon as it is free (the longest batches first, so the last ones are short)."""
+        pending = queue.SimpleQueue[list[_Chunk]]()
+        for batch in sorted(batches, key=lambda bt: -max(len(c.ids) for c in bt) * len(bt)):
+            pending.put(batch)
+        lock = threading.Lock()
+
+        def work(backend: Backend) -> None:
+            while True:
+                try:
+                    batch = pending.get_nowait()
+                except queue.Empty:
+                    return
+                self._run_isolated(batch, results, backend)
+                with lock:
+                    finished(batch)
+
+        self._on_replicas(work)
+
+    def _run_isolated(self, batch: list[_Chunk], results: list[Audio | Exception | None],
+                      backend: Backend) -> None:
         """Run a batch; if it fails, run its chunks one by one so that only the culprit fails."""
         try:
-            self._run_batch(batch)
+            self._run_batch(batch, backend)
             return
         except Exception:
             if len(batch) == 1:
@@ -432,12 +504,13 @@ class Synthesizer:
             log.exception("a batch of %d failed; retrying its rows one by one", len(batch))
         for chunk in batch:
             try:
-                self._run_batch([chunk])
+                self._run_batch([chunk], backend)
             except Exception:
                 log.exception("text %d failed", chunk.text_index)
                 results[chunk.text_index] = _device_error(chunk)
 
-    def _run_batch(self, batch: list[_Chunk]) -> None:
+    def _run_batch(self, batch: list[_Chunk], backend: Backend | None = None) -> None:
+        backend = backend or self.backend
         b = self.buckets
         n = b.batch_bucket(len(batch))
         t = b.token_bucket(max(len(c.ids) for c in batch))
@@ -453,7 +526,7 @@ class Synthesizer:
             shift[row] = c.options.pitch_shift
             scale[row] = c.options.pitch_scale
             pace[row] = c.options.pace
-        hidden, durations = self.backend.encode(ids, speaker, shift, scale)
+        hidden, durations = backend.encode(ids, speaker, shift, scale)
         # Rounded half up after dividing by the pace, in float32 as the reference models do.
         reps = np.floor(durations.astype(np.float32) / pace[:, None] + np.float32(0.5))
         reps = reps.astype(np.int64)
@@ -462,7 +535,7 @@ class Synthesizer:
         padded = np.zeros((n, b.max_tokens), dtype=np.int64)
         padded[:, :t] = reps
         n_frames = b.frame_bucket(max(1, int(frames.max())))
-        audio = self.backend.decode(hidden, padded, speaker, n_frames)
+        audio = backend.decode(hidden, padded, speaker, n_frames)
         for row, c in enumerate(batch):
             samples = audio[row, : int(frames[row]) * self.hop_length]
             if c.options.denoise > 0:

@@ -21,7 +21,7 @@ import torch
 from fastpitch_tpu.backends.base import DTYPES, Backend
 from fastpitch_tpu.models.stages import DecodeStage, EncodeStage
 
-__all__ = ["BACKENDS", "DTYPES", "Backend", "auto_backend", "create_backend"]
+__all__ = ["BACKENDS", "DTYPES", "Backend", "auto_backend", "create_backend", "local_devices"]
 
 BACKENDS = ("torch", "torch_compile", "jax", "torch_xla")
 
@@ -45,6 +45,25 @@ def auto_backend() -> str:
     if torch.cuda.is_available():
         return "torch_compile"
     return "torch"
+
+
+def local_devices(name: str) -> list[str | None]:
+    """Every local device backend ``name`` (or ``"auto"``) can run one replica on, as
+    ``device=`` values: the CUDA devices (else the CPU) for ``torch`` / ``torch_compile``, every
+    device jax sees (``"gpu:0"``, ``"cpu:3"`` ...) for ``jax``. ``torch_xla`` addresses one
+    device per process: its default device only."""
+    if name == "auto":
+        name = auto_backend()
+    if name in ("torch", "torch_compile"):
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        return [f"cuda:{i}" for i in range(count)] if count else ["cpu"]
+    if name == "jax":
+        from fastpitch_tpu.backends.jax_backend import jax_devices
+
+        return list(jax_devices())
+    if name == "torch_xla":
+        return [None]
+    raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)} or 'auto'")
 
 
 def create_backend(name: str, encode: EncodeStage, decode: DecodeStage, *, dtype: str,

@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from fastpitch_tpu.backends.base import Backend
 from fastpitch_tpu.models.stages import DecodeStage, EncodeStage
 
-__all__ = ["JaxBackend"]
+__all__ = ["JaxBackend", "jax_devices"]
 
 _CACHE_SET = False
 
@@ -49,6 +49,13 @@ def _jax_modules() -> tuple[Any, Any]:
     return jax, torchax
 
 
+def jax_devices() -> list[str]:
+    """Every device of JAX's default platform, as ``"platform:index"`` names."""
+    jax, _ = _jax_modules()
+    devices = jax.devices()
+    return [f"{d.platform}:{i}" for i, d in enumerate(devices)]
+
+
 class JaxBackend(Backend):
     name = "jax"
 
@@ -67,7 +74,8 @@ class JaxBackend(Backend):
         else:
             platform, _, index = device.partition(":")
             self._device = jax.devices(platform)[int(index or 0)]
-        self.device_name = f"{self._device.platform}:{self._device.id}"
+        self.device_name = (f"{self._device.platform}:"
+                            f"{jax.devices(self._device.platform).index(self._device)}")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             enc_states, self._enc_fn = torchax.extract_jax(copy.deepcopy(encode).to(dtype).eval())
@@ -76,6 +84,16 @@ class JaxBackend(Backend):
         self._dec_states = jax.device_put(dec_states, self._device)
         self._enc_jit = jax.jit(self._call_encode)
         self._dec_jits: dict[int, Callable[..., Any]] = {}
+        # torchax keeps its tracing state in a thread-local that only the thread which created
+        # its environment has; a device thread (Synthesizer(devices=...)) that traces a new
+        # shape gets a copy of this thread's state first.
+        env = torchax.default_env()
+        self._torchax_state = (env._property, list(env._property.content))
+
+    def _thread_state(self) -> None:
+        local, content = self._torchax_state
+        if not hasattr(local, "content"):
+            local.content = list(content)
 
     def _call_encode(self, states: Any, ids: Any, speaker: Any, shift: Any, scale: Any) -> Any:
         return self._enc_fn(states, (ids, speaker, shift, scale))
@@ -88,6 +106,7 @@ class JaxBackend(Backend):
     def encode(self, ids: NDArray[np.int64], speaker: NDArray[np.int64],
                pitch_shift: NDArray[np.float32],
                pitch_scale: NDArray[np.float32]) -> tuple[Any, NDArray[np.float32]]:
+        self._thread_state()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             hidden, durations = self._enc_jit(self._enc_states, self._put(ids), self._put(speaker),
@@ -104,6 +123,7 @@ class JaxBackend(Backend):
                 return dec_fn(states, (h, reps, spk, n_frames))
 
             fn = self._dec_jits[n_frames] = self._jax.jit(run)
+        self._thread_state()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             audio = fn(self._dec_states, hidden, self._put(frames_per_token), self._put(speaker))

@@ -4,6 +4,7 @@
     fastpitch-tpu -i lines.txt -o out_dir/ --fastpitch CKPT     # one WAV per line, progress bar
     echo "Hello." | fastpitch-tpu -o hello.wav
     fastpitch-tpu serve --port 8000                              # HTTP server
+    fastpitch-tpu corpus lines.txt out/ [--ray local]            # corpus -> audio shards
     fastpitch-tpu bench --backends torch jax                     # end-to-end latency benchmark
 
 Model settings (architecture, audio rates, text frontend) come from the checkpoints; the flags
@@ -22,7 +23,7 @@ from pathlib import Path
 
 __all__ = ["main"]
 
-COMMANDS = ("speak", "bench", "serve", "train")
+COMMANDS = ("speak", "bench", "serve", "train", "corpus")
 
 
 def _speak_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -57,6 +58,57 @@ def _engine_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float16", "float32"])
     p.add_argument("--device", help="device for the backend (e.g. cuda:1, cpu)")
     p.add_argument("--cache-dir", help="compilation cache folder (default: user cache)")
+
+
+def _corpus_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("corpus", help="synthesize a text corpus into audio shards + manifest",
+                       description="Speak every line of INPUT into OUTDIR/shards/ with "
+                                   "OUTDIR/manifest.jsonl (id, text, path, duration, sha256); "
+                                   "resumable: a rerun skips finished shards.")
+    p.add_argument("input", type=Path, help="UTF-8 text, one utterance per line")
+    p.add_argument("outdir", type=Path)
+    p.add_argument("--fastpitch", default="default",
+                   help="FastPitch checkpoint (default: the built-in voice)")
+    p.add_argument("--hifigan", help="HiFi-GAN vocoder (default: the voice's own, or 'lj')")
+    p.add_argument("--frontend", help="text frontend flavor (default: the checkpoint's)")
+    p.add_argument("--backend", default="auto",
+                   choices=["auto", "torch", "torch_compile", "jax", "torch_xla"])
+    p.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float16", "float32"])
+    p.add_argument("--cache-dir", help="compilation cache folder (default: user cache)")
+    p.add_argument("--devices", default="all",
+                   help="'all' local devices (default) or a comma-separated list, e.g. "
+                        "cuda:0,cuda:1 (without --ray)")
+    p.add_argument("--shard-lines", type=int, default=1000, help="lines per shard")
+    p.add_argument("--ray", metavar="ADDRESS",
+                   help="run on Ray: 'local' (a cluster on this machine), 'auto', or an address")
+    p.add_argument("--workers", type=int,
+                   help="Ray actors (default: one per GPU of the cluster, else 2)")
+    p.add_argument("--pace", type=float, default=1.0, help="speaking rate (1.25 = faster)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _corpus(args: argparse.Namespace) -> int:
+    from fastpitch_tpu.corpus import CorpusSpec, synthesize_corpus
+    from fastpitch_tpu.engine import SynthesisOptions
+    from fastpitch_tpu.errors import CheckpointError
+
+    devices = args.devices if args.devices == "all" else tuple(
+        d.strip() for d in args.devices.split(",") if d.strip())
+    try:
+        spec = CorpusSpec(fastpitch=args.fastpitch, hifigan=args.hifigan,
+                          frontend=args.frontend, backend=args.backend, dtype=args.dtype,
+                          devices=devices, cache_dir=args.cache_dir,
+                          options=SynthesisOptions(pace=args.pace))
+        stats = synthesize_corpus(args.input, args.outdir, spec=spec,
+                                  shard_lines=args.shard_lines, ray_address=args.ray,
+                                  workers=args.workers, progress=not args.no_progress)
+    except (CheckpointError, ValueError, OSError, ImportError) as e:
+        raise SystemExit(f"error: {e}") from None
+    rate = stats.audio_seconds / max(stats.wall_seconds, 1e-9)
+    print(f"{args.outdir}: {stats.spoken} lines spoken, {stats.failed} failed "
+          f"({stats.done_before} done before); {stats.audio_seconds / 3600:.2f} h of audio, "
+          f"{rate:.1f}x real time")
+    return 0
 
 
 def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -295,6 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _speak_parser(sub)
     _serve_parser(sub)
     _train_parser(sub)
+    _corpus_parser(sub)
     _bench_parser(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
@@ -305,6 +358,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(args)
     if args.command == "train":
         return _train(args)
+    if args.command == "corpus":
+        return _corpus(args)
     from fastpitch_tpu import benchmark
 
     return benchmark.run(args)

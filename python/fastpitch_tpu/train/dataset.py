@@ -113,7 +113,9 @@ def trim_silence(audio: NDArray[np.float32], top_db: float, margin_s: float = 0.
         return 0, len(audio)
     frames = np.lib.stride_tricks.sliding_window_view(audio, 1024)[::HOP]
     rms = np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1))
-    loud = np.flatnonzero(rms > rms.max() * 10 ** (-top_db / 20)) if rms.max() > 0 else []
+    if rms.max() <= 0:
+        return 0, len(audio)
+    loud = np.flatnonzero(rms > rms.max() * 10 ** (-top_db / 20))
     if len(loud) == 0:
         return 0, len(audio)
     margin = int(margin_s * SAMPLE_RATE)

@@ -1,8 +1,8 @@
 """Our trained FastPitch voice against its teacher on sentences neither was trained on.
 
 Each sentence is spoken by our voice (FastPitch + HiFi-GAN, torch backend, float32) and by the
-teacher (hibari-tts, as in ``fastpitch-tpu train teacher``); the offline ASR judge (Whisper
-tiny.en through faster-whisper) transcribes both, and the script prints:
+teacher (hibari-tts, as in ``fastpitch-tpu train teacher``) into 16-bit WAV files; the
+offline ASR judge (Whisper tiny.en through faster-whisper) transcribes both, and the script prints:
 
 - the word error rate of each voice and the gap in points (goal: ours within 2 points);
 - the mean per-utterance F0 standard deviation in semitones (same pitch tracker for both);
@@ -54,6 +54,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--weights", type=Path, metavar="PATH",
                    help="the training run's weights.pt (model + aligner): adds the duration "
                         "error against the aligner on the teacher's recordings")
+    p.add_argument("--trim-db", type=float, default=40.0, metavar="DB",
+                   help="trim the teacher's leading / trailing silence quieter than this in the "
+                        "duration dataset, as training datasets do (0: keep; %(default)s)")
     p.add_argument("--json", type=Path, metavar="OUT", help="write the results here")
     p.add_argument("--workdir", type=Path, metavar="DIR",
                    help="keep the teacher's audio, ours and the dataset here (default: a "
@@ -172,16 +175,18 @@ def main(argv: list[str] | None = None) -> int:
         t = time.perf_counter()
         ours_dir = work / "ours"
         ours_dir.mkdir(exist_ok=True)
-        ours: dict[int, tuple[np.ndarray[Any, Any], int]] = {}
+        ours_wavs: dict[int, Path] = {}
         for i in tqdm(indices, desc="ours", unit="line"):
-            audio = synth.synthesize(sentences[i])
-            audio.save(ours_dir / f"{i + 1:06d}.wav")
-            ours[i] = (audio.samples, audio.sample_rate)
+            ours_wavs[i] = synth.synthesize(sentences[i]).save(ours_dir / f"{i + 1:06d}.wav")
         timings["ours_s"] = time.perf_counter() - t
-        teacher: dict[int, tuple[np.ndarray[Any, Any], int]] = {}
-        for i in indices:
-            samples, rate = soundfile.read(teacher_wavs[i], dtype="float32")
-            teacher[i] = (samples, int(rate))
+
+        def read(path: Path) -> tuple[np.ndarray[Any, Any], int]:
+            samples, rate = soundfile.read(path, dtype="float32")
+            return samples, int(rate)
+
+        # Both voices are judged and measured from their 16-bit WAV files alike.
+        ours = {i: read(ours_wavs[i]) for i in indices}
+        teacher = {i: read(teacher_wavs[i]) for i in indices}
 
         t = time.perf_counter()
         rows: list[dict[str, Any]] = []
@@ -216,7 +221,8 @@ def main(argv: list[str] | None = None) -> int:
             dataset = work / "dataset"
             if dataset.exists():
                 shutil.rmtree(dataset)
-            build_dataset(work / "teacher", dataset, frontend=flavor, jobs=args.jobs)
+            build_dataset(work / "teacher", dataset, frontend=flavor, jobs=args.jobs,
+                          trim_db=args.trim_db or None)
             _, utterances = load_dataset(dataset)
             wanted = {f"{i + 1:06d}" for i in indices}
             utterances = [u for u in utterances if u.id in wanted]

@@ -90,6 +90,19 @@ def test_f0_std_of_a_glide_and_a_steady_tone(rate: int) -> None:
     assert math.isnan(f0_std_semitones(np.zeros(rate, np.float32), rate))
 
 
+def test_f0_std_ignores_a_faint_hum_in_pauses() -> None:
+    pytest.importorskip("librosa")
+    rate = 22050
+    t = np.arange(rate) / rate
+    speech = _tone(np.full(len(t), 200.0), rate)
+    # A periodic residue 70 dB down, quantized to 16 bits as in a WAV file: pYIN alone calls it
+    # voiced at 550 Hz, 17.5 semitones away.
+    hum = np.round(1e-4 * 32767 * np.sin(2 * np.pi * 550.0 * t[: rate // 2])) / 32767
+    audio = np.concatenate([speech, hum.astype(np.float32), speech])
+    assert f0_std_semitones(audio, rate) < 0.1
+    assert f0_std_semitones(audio, rate, floor_db=-200.0) > 3.0
+
+
 # --------------------------------------------------------------------------------------------
 # Durations
 

@@ -8,7 +8,7 @@
   through our text normalizer (spoken numbers, abbreviations), are lowercased and reduced to
   words of letters and apostrophes, then compared by word-level edit distance;
 - :func:`f0_std_semitones`: the spread of an utterance's pitch (librosa's pYIN, voiced frames
-  only) in semitones, which does not depend on the speaker's register;
+  within 40 dB of the loudest) in semitones, which does not depend on the speaker's register;
 - :func:`load_training_weights`, :func:`aligned_durations`, :func:`predicted_durations`,
   :func:`duration_errors`: per-symbol frames predicted by a FastPitch model against the hard
   alignment of the training aligner on held-out recordings.
@@ -145,24 +145,30 @@ def word_error_rate(pairs: Iterable[tuple[Sequence[str], Sequence[str]]]) -> flo
 
 
 def f0_std_semitones(audio: NDArray[np.float32], sample_rate: int, *, fmin: float = 65.0,
-                     fmax: float = 600.0) -> float:
+                     fmax: float = 600.0, floor_db: float = -40.0) -> float:
     """Standard deviation of an utterance's voiced F0 in semitones (NaN with fewer than two
     voiced frames). pYIN with ~46 ms frames and a quarter-frame hop (1024 / 256 samples at
-    22.05 or 24 kHz)."""
+    22.05 or 24 kHz); frames more than ``-floor_db`` dB below the loudest frame (RMS) do not
+    count, whatever pYIN says: pYIN judges voicing by periodicity alone, and a vocoder's faint
+    hum in pauses, once quantized to 16 bits, reads as voiced at a pitch of its own."""
     try:
         import librosa
     except ImportError as e:
         raise ImportError("pitch tracking needs librosa: pip install 'fastpitch-tpu[train]'") \
             from e
+    samples = np.asarray(audio, dtype=np.float32)
     frame = 1 << max(8, math.ceil(math.log2(0.04 * sample_rate)))
-    f0, voiced, _ = librosa.pyin(np.asarray(audio, dtype=np.float32), fmin=fmin, fmax=fmax,
-                                 sr=sample_rate, frame_length=frame, hop_length=frame // 4,
-                                 center=True)
-    hz = np.asarray(f0, dtype=np.float64)[np.asarray(voiced, dtype=bool)]
-    hz = hz[np.isfinite(hz) & (hz > 0)]
-    if len(hz) < 2:
+    hop = frame // 4
+    f0, voiced, _ = librosa.pyin(samples, fmin=fmin, fmax=fmax, sr=sample_rate,
+                                 frame_length=frame, hop_length=hop, center=True)
+    rms = librosa.feature.rms(y=samples, frame_length=frame, hop_length=hop, center=True)[0]
+    n = min(len(f0), len(rms))
+    hz = np.asarray(f0[:n], dtype=np.float64)
+    loud = rms[:n] > float(np.max(rms, initial=0.0)) * 10.0 ** (floor_db / 20.0)
+    keep = np.asarray(voiced[:n], dtype=bool) & loud & np.isfinite(hz) & (hz > 0)
+    if keep.sum() < 2:
         return float("nan")
-    return float(np.std(12.0 * np.log2(hz / 100.0)))
+    return float(np.std(12.0 * np.log2(hz[keep] / 100.0)))
 
 
 # ------------------------------------------------------------------------------------------

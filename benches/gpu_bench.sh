@@ -2,8 +2,9 @@
 # End-to-end engine benchmark on a GPU machine without network access: installs the wheels found
 # in .devcarry/ (e.g. torchax, which such images lack) into /tmp/site, then runs
 # `python -m fastpitch_tpu bench` with the given arguments. Results go to $BENCH_OUT (default
-# ./bench-out) as JSON. Example:
+# ./bench-out) as JSON. Examples:
 #   bash benches/gpu_bench.sh --backends torch jax torch_compile --dtypes float32 bfloat16
+#   bash benches/gpu_bench.sh benches/scaling.py --backend jax --dtype bfloat16   # 1..N GPUs
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 out="${BENCH_OUT:-bench-out}"
@@ -18,5 +19,13 @@ hifigan=lj
 [ -f .devcarry/lj16.safetensors ] && hifigan=.devcarry/lj16.safetensors
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 python3 -c "import torch, jax; print('torch', torch.__version__, 'jax', jax.__version__, jax.devices())"
+if [[ "${1:-}" == *.py ]]; then
+    # Another benchmark script with the same set-up, e.g. benches/scaling.py --backend jax
+    script=$1
+    shift
+    python3 "$script" --hifigan "$hifigan" --json "$out/$(basename "$script" .py)-$(date +%s).json" \
+        "$@" 2>&1 | grep -v "Duplicate op registration"
+    exit "${PIPESTATUS[0]}"
+fi
 python3 -m fastpitch_tpu bench --hifigan "$hifigan" --json "$out/bench-$(date +%s).json" "$@" \
     2>&1 | grep -v "Duplicate op registration"

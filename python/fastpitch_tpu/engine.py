@@ -512,7 +512,9 @@ class Synthesizer:
     def _run_batch(self, batch: list[_Chunk], backend: Backend | None = None) -> None:
         backend = backend or self.backend
         b = self.buckets
-        n = b.batch_bucket(len(batch))
+        # Compiled graphs need the bucket shapes; eager execution runs the exact batch and
+        # frame count (padding would only add work).
+        n = b.batch_bucket(len(batch)) if backend.compiles else len(batch)
         t = b.token_bucket(max(len(c.ids) for c in batch))
         pad = self.fastpitch.config.padding_idx
         ids = np.full((n, t), pad, dtype=np.int64)
@@ -534,7 +536,9 @@ class Synthesizer:
         frames = reps.sum(axis=1)
         padded = np.zeros((n, b.max_tokens), dtype=np.int64)
         padded[:, :t] = reps
-        n_frames = b.frame_bucket(max(1, int(frames.max())))
+        n_frames = max(1, int(frames.max()))
+        if backend.compiles:
+            n_frames = b.frame_bucket(n_frames)
         audio = backend.decode(hidden, padded, speaker, n_frames)
         for row, c in enumerate(batch):
             samples = audio[row, : int(frames[row]) * self.hop_length]

@@ -7,7 +7,6 @@ import concurrent.futures
 import io
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from ports import free_port
 
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
@@ -27,15 +27,9 @@ MULTI = FIXTURES / "fastpitch" / "dle_multispeaker" / "FastPitch_checkpoint_1000
 HIFIGAN = FIXTURES / "hifigan" / "jik876_v1small" / "generator_v1small"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Server:
     def __init__(self, *extra: str, models: bool = True) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         chosen = ["--fastpitch", str(FASTPITCH), "--hifigan", str(HIFIGAN)] if models else []
         cmd = [sys.executable, "-m", "fastpitch_tpu", "serve", "--port", str(self.port), *chosen,

@@ -52,11 +52,12 @@ def _speak_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def _engine_args(p: argparse.ArgumentParser) -> None:
+def _engine_args(p: argparse.ArgumentParser, one_device: bool = True) -> None:
     p.add_argument("--backend", default="auto",
                    choices=["auto", "torch", "torch_compile", "jax", "torch_xla"])
     p.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float16", "float32"])
-    p.add_argument("--device", help="device for the backend (e.g. cuda:1, cpu)")
+    if one_device:
+        p.add_argument("--device", help="device for the backend (e.g. cuda:1, cpu)")
     p.add_argument("--cache-dir", help="compilation cache folder (default: user cache)")
 
 
@@ -71,10 +72,7 @@ def _corpus_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
                    help="FastPitch checkpoint (default: the built-in voice)")
     p.add_argument("--hifigan", help="HiFi-GAN vocoder (default: the voice's own, or 'lj')")
     p.add_argument("--frontend", help="text frontend flavor (default: the checkpoint's)")
-    p.add_argument("--backend", default="auto",
-                   choices=["auto", "torch", "torch_compile", "jax", "torch_xla"])
-    p.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float16", "float32"])
-    p.add_argument("--cache-dir", help="compilation cache folder (default: user cache)")
+    _engine_args(p, one_device=False)
     p.add_argument("--devices", default="all",
                    help="'all' local devices (default) or a comma-separated list, e.g. "
                         "cuda:0,cuda:1 (without --ray)")
@@ -149,14 +147,12 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         import uvicorn
 
-        from fastpitch_tpu.server import ServerConfig, create_app
+        from fastpitch_tpu.server import ServerConfig, create_app, load_voices
     except ImportError as e:
         raise SystemExit(f"error: the server needs the server extra ({e}): "
                          "pip install 'fastpitch-tpu[server]'") from None
-    from fastpitch_tpu.checkpoints import load_hifigan
-    from fastpitch_tpu.engine import Buckets, Synthesizer
+    from fastpitch_tpu.engine import Buckets
     from fastpitch_tpu.errors import CheckpointError
-    from fastpitch_tpu.voices import vocoder_for
 
     if args.max_batch < 1 or args.max_queue < 1:
         raise SystemExit("error: --max-batch and --max-queue must be positive")
@@ -175,13 +171,9 @@ def _serve(args: argparse.Namespace) -> int:
     except ValueError as e:
         raise SystemExit(f"error: {e}") from None
     try:
-        vocoder = load_hifigan(args.hifigan or vocoder_for(args.fastpitch))
-        voices = {
-            name: Synthesizer(path, vocoder, frontend=args.frontend, backend=args.backend,
-                              dtype=args.dtype, device=args.device, buckets=buckets,
-                              cache_dir=args.cache_dir)
-            for name, path in checkpoints.items()
-        }
+        voices = load_voices(checkpoints, args.hifigan, frontend=args.frontend,
+                             backend=args.backend, dtype=args.dtype, device=args.device,
+                             buckets=buckets, cache_dir=args.cache_dir)
     except (CheckpointError, ValueError, OSError) as e:
         raise SystemExit(f"error: {e}") from None
     config = ServerConfig(max_batch=args.max_batch, max_wait_ms=args.max_wait_ms,

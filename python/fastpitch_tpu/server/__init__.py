@@ -3,7 +3,7 @@
 Needs the ``server`` extra (fastapi, uvicorn, prometheus-client).
 """
 
-from fastpitch_tpu.server.app import ServerConfig, create_app
+from fastpitch_tpu.server.app import ServerConfig, create_app, load_voices
 from fastpitch_tpu.server.batcher import Batcher, QueueFull
 
-__all__ = ["Batcher", "QueueFull", "ServerConfig", "create_app"]
+__all__ = ["Batcher", "QueueFull", "ServerConfig", "create_app", "load_voices"]

@@ -32,7 +32,7 @@ from fastpitch_tpu.errors import InvalidTextError
 from fastpitch_tpu.server.batcher import Batcher, Job, QueueFull
 from fastpitch_tpu.server.schemas import Base64Audio, BatchRequest, BatchResponse, TTSRequest
 
-__all__ = ["ServerConfig", "create_app"]
+__all__ = ["ServerConfig", "create_app", "load_voices"]
 
 log = logging.getLogger("fastpitch_tpu.server")
 
@@ -41,6 +41,18 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def load_voices(checkpoints: dict[str, str], hifigan: str | None = None,
+                **engine: Any) -> dict[str, Synthesizer]:
+    """One :class:`Synthesizer` per voice (name → checkpoint, ``"default"`` first), all sharing
+    one vocoder: ``hifigan``, or the default voice's own (:func:`~fastpitch_tpu.voices.
+    vocoder_for`). ``engine``: the other Synthesizer arguments (backend, dtype, buckets ...)."""
+    from fastpitch_tpu.checkpoints import load_hifigan
+    from fastpitch_tpu.voices import vocoder_for
+
+    vocoder = load_hifigan(hifigan or vocoder_for(checkpoints["default"]))
+    return {name: Synthesizer(path, vocoder, **engine) for name, path in checkpoints.items()}
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastpitch_tpu.server.app import ServerConfig, create_app
+from fastpitch_tpu.server.app import ServerConfig, create_app, load_voices
 
 __all__ = ["deployment"]
 
@@ -45,17 +45,11 @@ def deployment(voices: dict[str, str] | None = None, *, hifigan: str | None = No
     server_config = config or ServerConfig()
 
     def build() -> Any:
-        from fastpitch_tpu.checkpoints import load_hifigan
-        from fastpitch_tpu.engine import Buckets, Synthesizer
-        from fastpitch_tpu.voices import vocoder_for
+        from fastpitch_tpu.engine import Buckets
 
         bucket_set = buckets or Buckets(batch=Buckets.batch_sizes(server_config.max_batch))
-        vocoder = load_hifigan(hifigan or vocoder_for(voices["default"]))
-        synths = {
-            voice: Synthesizer(path, vocoder, backend=backend, dtype=dtype, cache_dir=cache_dir,
-                               buckets=bucket_set)
-            for voice, path in voices.items()
-        }
+        synths = load_voices(voices, hifigan, backend=backend, dtype=dtype, cache_dir=cache_dir,
+                             buckets=bucket_set)
         return create_app(synths, server_config)
 
     declare = serve.deployment(name=name, num_replicas=replicas,

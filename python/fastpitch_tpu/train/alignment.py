@@ -29,6 +29,7 @@ __all__ = [
     "binarization_loss",
     "durations_from_alignment",
     "forward_sum_loss",
+    "hard_alignment",
     "monotonic_alignment",
 ]
 
@@ -226,6 +227,15 @@ def _alignment_kernel(prange: Any) -> Any:
                     n -= 1
 
     return kernel
+
+
+@torch.no_grad()
+def hard_alignment(soft: Tensor, text_lengths: Tensor, mel_lengths: Tensor) -> Tensor:
+    """The most likely monotonic path (:func:`monotonic_alignment`) through a soft alignment
+    ``[B, 1, T, N]``: ``[B, T, N]`` of 0/1 on ``soft``'s device."""
+    log_soft = torch.log(soft.squeeze(1).float().clamp(min=1e-12)).cpu().numpy()
+    hard = monotonic_alignment(log_soft, text_lengths.cpu().numpy(), mel_lengths.cpu().numpy())
+    return torch.from_numpy(hard).to(soft.device)
 
 
 def durations_from_alignment(hard: Tensor) -> Tensor:

@@ -38,7 +38,7 @@ from fastpitch_tpu.train.alignment import (
     AlignmentEncoder,
     beta_binomial_prior,
     durations_from_alignment,
-    monotonic_alignment,
+    hard_alignment,
 )
 from fastpitch_tpu.train.dataset import Utterance, resample
 
@@ -210,10 +210,8 @@ def aligned_durations(model: FastPitch, aligner: AlignmentEncoder,
         mask = ids != model.config.padding_idx
         prior = beta_binomial_prior(n_tokens, n_frames)[None]
         soft, _ = aligner(mel, emb.transpose(1, 2), mask, prior)
-        log_soft = torch.log(soft.squeeze(1).float().clamp(min=1e-12)).numpy()
-        hard = monotonic_alignment(log_soft, np.array([n_tokens], np.int64),
-                                   np.array([n_frames], np.int64))
-        dur = durations_from_alignment(torch.from_numpy(hard))[0]
+        hard = hard_alignment(soft, torch.tensor([n_tokens]), torch.tensor([n_frames]))
+        dur = durations_from_alignment(hard)[0]
         out.append(dur.round().long().numpy())
     return out
 

@@ -22,7 +22,7 @@ from fastpitch_tpu.train.alignment import (
     binarization_loss,
     durations_from_alignment,
     forward_sum_loss,
-    monotonic_alignment,
+    hard_alignment,
 )
 
 __all__ = ["Batch", "LossWeights", "training_losses"]
@@ -93,11 +93,7 @@ def training_losses(model: FastPitch, aligner: AlignmentEncoder, batch: Batch,
         prior = batch_beta_binomial_prior(batch.text_lengths, batch.mel_lengths, ids.shape[1],
                                           batch.mel.shape[2])
     soft, log_prob = aligner(batch.mel, emb.transpose(1, 2), mask, prior)
-    with torch.no_grad():
-        hard_np = monotonic_alignment(
-            torch.log(soft.squeeze(1).float().clamp(min=1e-12)).cpu().numpy(),
-            batch.text_lengths.cpu().numpy(), batch.mel_lengths.cpu().numpy())
-        hard = torch.from_numpy(hard_np).to(soft.device)
+    hard = hard_alignment(soft, batch.text_lengths, batch.mel_lengths)
     durations = durations_from_alignment(hard)  # [B, N], sums to the mel lengths
     voiced = batch.voiced.float()
     pitch_tgt = _per_token(batch.pitch.float(), voiced, hard)

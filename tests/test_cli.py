@@ -61,6 +61,7 @@ def test_controls_change_the_output(tmp_path: Path) -> None:
         (["   ", "-o", "x.wav"], "nothing to speak"),
         (["Hi.", "-o", "x.wav", "--pace", "-1"], "pace"),
         (["Hi.", "-o", "x.wav", "--fastpitch", "missing.pt"], "no checkpoint file"),
+        (["Hi.", "-o", "x.wav", "--device", "nowhere"], "unknown device 'nowhere'"),
     ],
 )
 def test_errors_are_messages_not_tracebacks(

@@ -114,3 +114,20 @@ def test_ray_corpus_survives_a_killed_worker(tmp_path: Path) -> None:
     assert killed, "no worker was caught mid-shard"
     assert stats.spoken == len(LINES) * 2 and stats.failed == 0
     _check(out, list(range(1, len(LINES) * 2 + 1)))
+
+
+def test_corpus_input_errors_are_messages(tmp_path: Path) -> None:
+    base = ["--fastpitch", SPEC.fastpitch, "--hifigan", str(SPEC.hifigan), "--backend", "torch",
+            "--cache-dir", "", "--no-progress"]
+    src = _input(tmp_path)
+    binary = tmp_path / "binary.txt"
+    binary.write_bytes(b"\xff\xfe\x00 not text")
+    for args, message in [
+        ([str(tmp_path / "missing.txt"), str(tmp_path / "a")], "No such file"),
+        ([str(binary), str(tmp_path / "b")], "not UTF-8"),
+        ([str(src), str(tmp_path / "c"), "--shard-lines", "0"], "shard_lines"),
+        ([str(src), str(tmp_path / "d"), "--devices", "nowhere"], "unknown device 'nowhere'"),
+    ]:
+        with pytest.raises(SystemExit) as info:
+            main(["corpus", *args, *base])
+        assert message in str(info.value.code)

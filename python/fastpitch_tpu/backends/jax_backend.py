@@ -73,7 +73,11 @@ class JaxBackend(Backend):
             self._device = jax.devices()[0]
         else:
             platform, _, index = device.partition(":")
-            self._device = jax.devices(platform)[int(index or 0)]
+            try:
+                self._device = jax.devices(platform)[int(index or 0)]
+            except (RuntimeError, IndexError, ValueError) as e:
+                raise ValueError(f"unknown jax device {device!r} (e.g. gpu:0, cpu:0; this "
+                                 f"machine has {jax_devices()}): {e}") from None
         self.device_name = (f"{self._device.platform}:"
                             f"{jax.devices(self._device.platform).index(self._device)}")
         with warnings.catch_warnings():

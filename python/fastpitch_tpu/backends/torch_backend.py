@@ -29,7 +29,10 @@ class TorchBackend(Backend):
         super().__init__(encode, decode, dtype=dtype, device=device, cache_dir=cache_dir)
         if device is None:
             device = "cuda" if torch.cuda.is_available() else "cpu"
-        self.torch_device = torch.device(device)
+        try:
+            self.torch_device = torch.device(device)
+        except RuntimeError as e:
+            raise ValueError(f"unknown device {device!r} (e.g. cpu, cuda, cuda:1): {e}") from None
         self.device_name = str(self.torch_device)
         # Copies: the caller's modules keep their dtype and device.
         self._encode = copy.deepcopy(encode).to(self.torch_device, dtype).eval()

@@ -7,6 +7,8 @@ is given, and first measures the engine alone at the server's batch size in the 
 (the reference for the server's aggregate real-time factor). Everything is bounded: each level
 runs for ``--seconds`` or ``--requests``, whichever ends first. With the jax backend set
 ``XLA_PYTHON_CLIENT_PREALLOCATE=false`` (two processes share the GPU: this one and the server).
+The clients (aiohttp) run in ``--client-processes`` processes, so that the load generator's own
+Python does not limit the rate it measures.
 
     PYTHONPATH=python python benches/server_load.py --backend torch --concurrency 1 8 64
 """
@@ -25,10 +27,11 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
-import httpx
 
 SENTENCES = [
     "Printing, in the only sense with which we are at present concerned, differs from most if "
@@ -50,6 +53,14 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _get(url: str, timeout: float = 10.0) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return int(r.status), r.read().decode()
+    except urllib.error.HTTPError as e:
+        return int(e.code), ""
+
+
 def _rss_peak_kib(pid: int) -> int:
     status = Path(f"/proc/{pid}/status").read_text()
     found = re.search(r"VmHWM:\s+(\d+)", status)
@@ -65,36 +76,74 @@ def _histogram(metrics: str, name: str) -> dict[str, float]:
     return out
 
 
-async def _closed_loop(url: str, clients: int, seconds: float, max_requests: int
-                       ) -> dict[str, Any]:
+async def _clients(url: str, clients: int, stop_at: float, max_requests: int,
+                   seed: int) -> dict[str, Any]:
+    """``clients`` closed-loop clients (each sends its next request when the last is answered)
+    until the wall-clock time ``stop_at``; one process's share of a level."""
+    import aiohttp
+
     latencies: list[float] = []
-    statuses: dict[int, int] = {}
+    statuses: dict[str, int] = {}
     audio_s = 0.0
     sent = 0
-    stop = time.monotonic() + seconds
-    rng = random.Random(0)
+    rng = random.Random(seed)
+    connector = aiohttp.TCPConnector(limit=clients + 8)
+    async with aiohttp.ClientSession(connector=connector,
+                                     timeout=aiohttp.ClientTimeout(total=300)) as session:
 
-    async def worker(client: httpx.AsyncClient) -> None:
-        nonlocal audio_s, sent
-        while time.monotonic() < stop and sent < max_requests:
-            sent += 1
-            text = rng.choice(SENTENCES)
-            t0 = time.perf_counter()
-            r = await client.post(f"{url}/v1/tts", json={"text": text, "format": "pcm16"})
-            latencies.append(time.perf_counter() - t0)
-            statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
-            if r.status_code == 200:
-                audio_s += len(r.content) / 2 / int(r.headers.get("x-sample-rate", 22050))
+        async def worker() -> None:
+            nonlocal audio_s, sent
+            while time.time() < stop_at and sent < max_requests:
+                sent += 1
+                t0 = time.perf_counter()
+                async with session.post(f"{url}/v1/tts", json={
+                        "text": rng.choice(SENTENCES), "format": "pcm16"}) as r:
+                    body = await r.read()
+                    rate = int(r.headers.get("x-sample-rate", 22050))
+                latencies.append(time.perf_counter() - t0)
+                statuses[str(r.status)] = statuses.get(str(r.status), 0) + 1
+                if r.status == 200:
+                    audio_s += len(body) / 2 / rate
 
-    limits = httpx.Limits(max_connections=clients + 8, max_keepalive_connections=clients + 8)
-    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
         t0 = time.perf_counter()
-        await asyncio.gather(*(worker(client) for _ in range(clients)))
+        await asyncio.gather(*(worker() for _ in range(clients)))
         wall = time.perf_counter() - t0
-    latencies.sort()
+    return {"latencies": latencies, "statuses": statuses, "audio_s": audio_s, "wall": wall}
+
+
+def _clients_process(job: tuple[str, int, float, int, int]) -> dict[str, Any]:
+    url, clients, stop_at, max_requests, seed = job
+    return asyncio.run(_clients(url, clients, stop_at, max_requests, seed))
+
+
+def _merge(statuses: list[dict[str, int]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for part in statuses:
+        for key, count in part.items():
+            out[key] = out.get(key, 0) + count
+    return out
+
+
+def _closed_loop(url: str, clients: int, seconds: float, max_requests: int,
+                 processes: int) -> dict[str, Any]:
+    """A level of ``clients`` closed-loop clients spread over client processes, so that the
+    load generator's own Python is not what limits the rate."""
+    import multiprocessing
+
+    procs = max(1, min(processes, clients))
+    shares = [clients // procs + (i < clients % procs) for i in range(procs)]
+    with multiprocessing.get_context("spawn").Pool(procs) as pool:
+        pool.map(abs, range(procs))  # processes started (and imports done) before the clock
+        stop_at = time.time() + seconds
+        jobs = [(url, n, stop_at, max(1, max_requests * n // clients), seed)
+                for seed, n in enumerate(shares)]
+        parts = pool.map(_clients_process, jobs)
+    latencies = sorted(x for p in parts for x in p["latencies"])
+    wall = max(p["wall"] for p in parts)
     return {
-        "clients": clients, "requests": len(latencies), "statuses": statuses,
-        "req_per_s": len(latencies) / wall, "rtf": audio_s / wall,
+        "clients": clients, "client_processes": procs, "requests": len(latencies),
+        "statuses": _merge([p["statuses"] for p in parts]),
+        "req_per_s": len(latencies) / wall, "rtf": sum(p["audio_s"] for p in parts) / wall,
         "p50_ms": statistics.median(latencies) * 1e3,
         "p99_ms": latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] * 1e3,
     }
@@ -103,18 +152,22 @@ async def _closed_loop(url: str, clients: int, seconds: float, max_requests: int
 async def _open_loop(url: str, rate: float, seconds: float, max_requests: int,
                      seed: int = 1) -> dict[str, Any]:
     """Requests arrive at ``rate`` per second whatever the answers: overload."""
+    import aiohttp
+
     statuses: dict[str, int] = {}
     rng = random.Random(seed)
     tasks = []
-    limits = httpx.Limits(max_connections=4096, max_keepalive_connections=512)
-    async with httpx.AsyncClient(timeout=300, limits=limits) as client:
+    connector = aiohttp.TCPConnector(limit=4096)
+    async with aiohttp.ClientSession(connector=connector,
+                                     timeout=aiohttp.ClientTimeout(total=300)) as session:
 
         async def one() -> None:
             try:
-                r = await client.post(f"{url}/v1/tts",
-                                      json={"text": rng.choice(SENTENCES), "format": "pcm16"})
-                key = str(r.status_code)
-            except httpx.HTTPError as e:
+                async with session.post(f"{url}/v1/tts", json={
+                        "text": rng.choice(SENTENCES), "format": "pcm16"}) as r:
+                    await r.read()
+                    key = str(r.status)
+            except (aiohttp.ClientError, asyncio.TimeoutError) as e:
                 key = f"no answer ({type(e).__name__})"
             statuses[key] = statuses.get(key, 0) + 1
 
@@ -143,14 +196,10 @@ def _overload(url: str, rate: float, seconds: float, processes: int) -> dict[str
     jobs = [(url, share, seconds, int(share * seconds) + 1, seed) for seed in range(processes)]
     with multiprocessing.get_context("spawn").Pool(processes) as pool:
         parts = pool.map(_open_loop_process, jobs)
-    statuses: dict[str, int] = {}
-    for part in parts:
-        for key, count in part["statuses"].items():
-            statuses[key] = statuses.get(key, 0) + count
     sent = sum(p["sent"] for p in parts)
     achieved = sent / max(p["send_seconds"] for p in parts)
-    return {"rate": rate, "achieved_rate": achieved, "sent": sent, "statuses": statuses,
-            "client_processes": processes}
+    return {"rate": rate, "achieved_rate": achieved, "sent": sent,
+            "statuses": _merge([p["statuses"] for p in parts]), "client_processes": processes}
 
 
 def _engine_reference(args: argparse.Namespace, fastpitch: str, hifigan: str) -> dict[str, float]:
@@ -190,7 +239,7 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=2000, help="per level, at most")
     ap.add_argument("--overload-seconds", type=float, default=15.0)
     ap.add_argument("--client-processes", type=int, default=4,
-                    help="processes sending the overload")
+                    help="client processes sending the load (each level and the overload)")
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args()
 
@@ -223,29 +272,33 @@ def main() -> None:
             if server.poll() is not None:
                 raise SystemExit("the server exited during start-up")
             try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                if _get(f"{url}/readyz", timeout=2)[0] == 200:
                     break
-            except httpx.TransportError:
+            except OSError:
                 pass
             if time.monotonic() > deadline:
                 raise SystemExit("the server did not become ready")
             time.sleep(0.5)
         levels = []
         for clients in args.concurrency:
-            before = _histogram(httpx.get(f"{url}/metrics").text, "tts_batch_size")
-            row = asyncio.run(_closed_loop(url, clients, args.seconds, args.requests))
-            after = _histogram(httpx.get(f"{url}/metrics").text, "tts_batch_size")
+            before = _histogram(_get(f"{url}/metrics")[1], "tts_batch_size")
+            row = _closed_loop(url, clients, args.seconds, args.requests,
+                               args.client_processes)
+            after = _histogram(_get(f"{url}/metrics")[1], "tts_batch_size")
             row["batch_sizes"] = {k: after[k] - before.get(k, 0) for k in after}
+            batches = row["batch_sizes"].get("+Inf", 0)
+            row["mean_batch"] = row["statuses"].get("200", 0) / batches if batches else 0.0
             row["vs_engine"] = row["rtf"] / results["engine"]["rtf"]
             levels.append(row)
             print(f"{clients:>4} clients: {row['req_per_s']:7.1f} req/s  RTF {row['rtf']:7.0f}x "
                   f"({100 * row['vs_engine']:.0f} % of the engine)  p50 {row['p50_ms']:8.1f} ms"
-                  f"  p99 {row['p99_ms']:8.1f} ms  statuses {row['statuses']}", flush=True)
+                  f"  p99 {row['p99_ms']:8.1f} ms  mean batch {row['mean_batch']:.1f}  statuses "
+                  f"{row['statuses']}", flush=True)
         results["levels"] = levels
         capacity = max(row["req_per_s"] for row in levels)
         over = _overload(url, 10 * capacity, args.overload_seconds, args.client_processes)
-        over["server_alive"] = server.poll() is None and httpx.get(
-            f"{url}/healthz", timeout=10).status_code == 200
+        over["server_alive"] = (server.poll() is None
+                                and _get(f"{url}/healthz")[0] == 200)
         over["peak_rss_mib"] = _rss_peak_kib(server.pid) / 1024
         results["overload"] = over
         print(f"overload at {over['rate']:.0f} req/s (10x capacity; {over['achieved_rate']:.0f} "

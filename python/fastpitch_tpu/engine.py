@@ -286,35 +286,55 @@ class Synthesizer:
                 samples = np.concatenate([gap, samples])
             yield Audio(samples, self.sample_rate)
 
-    def warmup(self, progress: bool = True) -> int:
+    def warmup(self, progress: bool = True, workers: int | None = None) -> int:
         """Compile every bucket shape now; returns the number of graphs compiled (eager
-        backends have nothing to compile: 0 at once)."""
+        backends have nothing to compile: 0 at once).
+
+        Backends whose compiler runs outside the GIL (jax) compile ``workers`` shapes at once
+        per device (default: the CPU count, at most 8); the others one after another."""
         from tqdm import tqdm
 
         if not self.backend.compiles:
             return 0
         b = self.buckets
         before = self.compile_count()
-        jobs = [("encode", n, t) for n in b.batch for t in b.tokens]
-        jobs += [("decode", n, f) for n in b.batch for f in b.frames]
+        encodes = [(n, t) for n in b.batch for t in b.tokens]
+        decodes = [(n, f) for n in b.batch for f in b.frames]
         pad = self.fastpitch.config.padding_idx
-        with tqdm(total=len(jobs) * len(self.replicas), desc="compiling", unit="graph",
-                  disable=not progress) as bar:
+        n_symbols = self.fastpitch.config.n_symbols
+        if workers is None:
+            workers = min(8, os.cpu_count() or 1)
+        threads = max(1, workers) if self.backend.parallel_compile else 1
+        with tqdm(total=(len(encodes) + len(decodes)) * len(self.replicas), desc="compiling",
+                  unit="graph", disable=not progress) as bar:
+            lock = threading.Lock()
+
+            def tick() -> None:
+                with lock:
+                    bar.update(1)
 
             def compile_all(backend: Backend) -> None:
-                hidden: dict[int, Any] = {}
-                for kind, n, size in jobs:
-                    if kind == "encode":
-                        ids = np.full((n, size), pad, dtype=np.int64)
-                        ids[:, 0] = (pad + 1) % self.fastpitch.config.n_symbols
-                        h, _ = backend.encode(ids, np.zeros(n, np.int64),
-                                              np.zeros(n, np.float32), np.ones(n, np.float32))
-                        hidden[n] = h
-                    else:
-                        reps = np.zeros((n, b.max_tokens), dtype=np.int64)
-                        reps[:, 0] = 1
-                        backend.decode(hidden[n], reps, np.zeros(n, np.int64), size)
-                    bar.update(1)
+                def encode(shape: tuple[int, int]) -> Any:
+                    n, size = shape
+                    ids = np.full((n, size), pad, dtype=np.int64)
+                    ids[:, 0] = (pad + 1) % n_symbols
+                    h, _ = backend.encode(ids, np.zeros(n, np.int64), np.zeros(n, np.float32),
+                                          np.ones(n, np.float32))
+                    tick()
+                    return h
+
+                def decode(shape: tuple[int, int]) -> None:
+                    n, size = shape
+                    reps = np.zeros((n, b.max_tokens), dtype=np.int64)
+                    reps[:, 0] = 1
+                    backend.decode(hidden[n], reps, np.zeros(n, np.int64), size)
+                    tick()
+
+                # Encoder states of every batch size first (the decoder graphs take them).
+                with ThreadPoolExecutor(threads, thread_name_prefix="compile") as pool:
+                    states = list(pool.map(encode, encodes))
+                    hidden = {n: h for (n, _), h in zip(encodes, states)}
+                    list(pool.map(decode, decodes))
 
             self._on_replicas(compile_all)
         return self.compile_count() - before

@@ -46,6 +46,10 @@ class Backend(abc.ABC):
     compiles: bool = True
     """Whether shapes are compiled (False for eager execution: nothing to warm up)."""
 
+    parallel_compile: bool = False
+    """Whether several shapes may be compiled at once from threads (the compiler runs outside
+    the GIL and the backend's tracing is thread-safe)."""
+
     def compile_count(self) -> int:
         """Graphs compiled so far by this backend (0 for eager execution)."""
         return 0

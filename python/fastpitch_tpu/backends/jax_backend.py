@@ -92,15 +92,18 @@ class JaxBackend(Backend):
         self._dec_jits: dict[int, Callable[..., Any]] = {}
         self._lock = threading.Lock()
         self._traced: set[tuple[int, ...]] = set()
-        # torchax keeps its tracing state in a thread-local that only the thread which created
-        # its environment has; a device thread (Synthesizer(devices=...)) that traces a new
-        # shape gets a copy of this thread's state first.
+        # torchax keeps its tracing state in a thread-local. Releases that hold a list there
+        # give it only to the thread which created the environment: a device or compile thread
+        # that traces gets a copy of this thread's list first. (Releases with a per-thread
+        # factory need nothing.)
         env = torchax.default_env()
-        self._torchax_state = (env._property, list(env._property.content))
+        content = getattr(env._property, "content", None)
+        self._torchax_state = (env._property,
+                               list(content) if isinstance(content, list) else None)
 
     def _thread_state(self) -> None:
         local, content = self._torchax_state
-        if not hasattr(local, "content"):
+        if content is not None and not hasattr(local, "content"):
             local.content = list(content)
 
     def _call_encode(self, states: Any, ids: Any, speaker: Any, shift: Any, scale: Any) -> Any:

@@ -11,6 +11,7 @@ The clients (aiohttp) run in ``--client-processes`` processes, so that the load 
 Python does not limit the rate it measures.
 
     PYTHONPATH=python python benches/server_load.py --backend torch --concurrency 1 8 64
+    PYTHONPATH=python python benches/server_load.py --stand-in-ms 40   # the server's overhead
 """
 
 from __future__ import annotations
@@ -224,6 +225,46 @@ def _engine_reference(args: argparse.Namespace, fastpitch: str, hifigan: str) ->
     return {"batch": args.max_batch, "rtf": statistics.median(runs)}
 
 
+SPEECH_S_PER_CHAR = 0.065
+"""Seconds of audio per character that the stand-in engine returns (about a speaking rate)."""
+
+
+class StandIn:
+    """Takes the engine's place in the server for ``--stand-in-ms``: each batch waits that long
+    (sleeping, without the GIL, as a device would) and returns silence of a speech-like length,
+    so the load test measures what the HTTP path and the batcher add."""
+
+    def __init__(self, ms: float, sample_rate: int = 22050) -> None:
+        self.seconds = ms / 1000.0
+        self.sample_rate = sample_rate
+
+    def warmup(self, progress: bool = False, workers: int | None = None) -> int:
+        return 0
+
+    def split_for_streaming(self, text: str) -> list[str]:
+        return [text]
+
+    def synthesize_requests(self, requests: list[tuple[str, Any]]) -> list[Any]:
+        import numpy as np
+
+        from fastpitch_tpu.audio import Audio
+
+        time.sleep(self.seconds)
+        return [Audio(np.zeros(int(len(text) * SPEECH_S_PER_CHAR * self.sample_rate),
+                               np.float32), self.sample_rate) for text, _ in requests]
+
+
+def _serve_stand_in(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from fastpitch_tpu.server import ServerConfig, create_app
+
+    app = create_app({"default": StandIn(args.stand_in_ms)},  # type: ignore[dict-item]
+                     ServerConfig(max_batch=args.max_batch, max_wait_ms=args.max_wait_ms,
+                                  max_queue=args.max_queue, warmup=False))
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fastpitch", help="checkpoint (default: the benchmark model)")
@@ -243,18 +284,34 @@ def main() -> None:
     ap.add_argument("--overload-seconds", type=float, default=15.0)
     ap.add_argument("--client-processes", type=int, default=4,
                     help="client processes sending the load (each level and the overload)")
+    ap.add_argument("--stand-in-ms", type=float,
+                    help="serve a stand-in engine taking this many ms per batch instead of the "
+                         "models: measures the server's own overhead on any machine")
+    ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args()
+    if args.port is not None:  # the stand-in server process
+        _serve_stand_in(args)
+        return
 
     tmp = tempfile.TemporaryDirectory()
     fastpitch = args.fastpitch
-    if fastpitch is None:
+    if args.stand_in_ms is not None:
+        fastpitch = "stand-in"
+    elif fastpitch is None:
         from fastpitch_tpu.benchmark import benchmark_models
         from fastpitch_tpu.checkpoints import export_fastpitch
 
         model, _ = benchmark_models(hifigan=args.hifigan)
         fastpitch = str(export_fastpitch(model, Path(tmp.name) / "bench.safetensors"))
-    results: dict[str, Any] = {"engine": _engine_reference(args, fastpitch, args.hifigan)}
+    if args.stand_in_ms is not None:
+        # The stand-in's own capacity: full batches back to back.
+        mean_s = statistics.mean(len(t) for t in SENTENCES) * SPEECH_S_PER_CHAR
+        engine = {"batch": args.max_batch, "stand_in_ms": args.stand_in_ms,
+                  "rtf": args.max_batch * mean_s / (args.stand_in_ms / 1000.0)}
+    else:
+        engine = _engine_reference(args, fastpitch, args.hifigan)
+    results: dict[str, Any] = {"engine": engine}
     print(f"engine alone, batch {args.max_batch}: RTF {results['engine']['rtf']:.0f}x",
           flush=True)
 
@@ -268,6 +325,10 @@ def main() -> None:
            "--frame-buckets", *map(str, args.frame_buckets)]
     if args.cache_dir is not None:
         cmd += ["--cache-dir", args.cache_dir]
+    if args.stand_in_ms is not None:
+        cmd = [sys.executable, __file__, "--port", str(port), "--stand-in-ms",
+               str(args.stand_in_ms), "--max-batch", str(args.max_batch), "--max-wait-ms",
+               str(args.max_wait_ms), "--max-queue", str(args.max_queue)]
     server = subprocess.Popen(cmd, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
         deadline = time.monotonic() + 900

@@ -291,7 +291,8 @@ class Synthesizer:
         backends have nothing to compile: 0 at once).
 
         Backends whose compiler runs outside the GIL (jax) compile ``workers`` shapes at once
-        per device (default: the CPU count, at most 8); the others one after another."""
+        per device (default: the CPU count, at most 8), from abstract shapes without running
+        them; the others one after another, running each graph once on dummy inputs."""
         from tqdm import tqdm
 
         if not self.backend.compiles:
@@ -316,21 +317,24 @@ class Synthesizer:
             def compile_all(backend: Backend) -> None:
                 def encode(shape: tuple[int, int]) -> Any:
                     n, size = shape
-                    ids = np.full((n, size), pad, dtype=np.int64)
-                    ids[:, 0] = (pad + 1) % n_symbols
-                    h, _ = backend.encode(ids, np.zeros(n, np.int64), np.zeros(n, np.float32),
-                                          np.ones(n, np.float32))
+                    h = None
+                    if not backend.compile_only("encode", n, size, b.max_tokens):
+                        ids = np.full((n, size), pad, dtype=np.int64)
+                        ids[:, 0] = (pad + 1) % n_symbols
+                        h, _ = backend.encode(ids, np.zeros(n, np.int64),
+                                              np.zeros(n, np.float32), np.ones(n, np.float32))
                     tick()
                     return h
 
                 def decode(shape: tuple[int, int]) -> None:
                     n, size = shape
-                    reps = np.zeros((n, b.max_tokens), dtype=np.int64)
-                    reps[:, 0] = 1
-                    backend.decode(hidden[n], reps, np.zeros(n, np.int64), size)
+                    if not backend.compile_only("decode", n, size, b.max_tokens):
+                        reps = np.zeros((n, b.max_tokens), dtype=np.int64)
+                        reps[:, 0] = 1
+                        backend.decode(hidden[n], reps, np.zeros(n, np.int64), size)
                     tick()
 
-                # Encoder states of every batch size first (the decoder graphs take them).
+                # Encoder graphs first (running a decoder graph takes their states).
                 with ThreadPoolExecutor(threads, thread_name_prefix="compile") as pool:
                     states = list(pool.map(encode, encodes))
                     hidden = {n: h for (n, _), h in zip(encodes, states)}

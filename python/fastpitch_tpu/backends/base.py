@@ -46,6 +46,12 @@ class Backend(abc.ABC):
     compiles: bool = True
     """Whether shapes are compiled (False for eager execution: nothing to warm up)."""
 
+    def compile_only(self, stage: str, batch: int, size: int, max_tokens: int) -> bool:
+        """Compile the ``stage`` (``"encode"`` or ``"decode"``) graph of ``batch`` rows and
+        ``size`` tokens or frames without running it, if this backend can (returns False
+        otherwise: warm-up then runs the graph once on dummy inputs)."""
+        return False
+
     parallel_compile: bool = False
     """Whether several shapes may be compiled at once from threads (the compiler runs outside
     the GIL and the backend's tracing is thread-safe)."""

@@ -2,19 +2,30 @@
 one executable per bucket shape, on JAX's default device (GPU, TPU or CPU).
 
 The weights are converted once to JAX arrays on the device; the encoder states stay there between
-the two stages. Compiled executables go to JAX's persistent compilation cache (``cache_dir``).
+the two stages. Each shape is traced once through torchax and kept as a serialized
+:mod:`jax.export` graph (StableHLO) under ``cache_dir/graphs/``; a later process loads it instead
+of tracing the model again, and the compiled executable comes from JAX's persistent compilation
+cache (``cache_dir``). The graphs' folder is named by a digest of everything a traced graph
+depends on besides the weights' values (this package's version and model code, jax and torchax
+versions, the models' configurations, dtype, platform, parameter shapes), so a changed model
+never reuses a stale graph.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import importlib.machinery
+import importlib.metadata
 import importlib.util
+import json
+import logging
+import os
 import sys
 import threading
 import types
 import warnings
-from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,6 +36,8 @@ from fastpitch_tpu.backends.base import Backend
 from fastpitch_tpu.models.stages import DecodeStage, EncodeStage
 
 __all__ = ["JaxBackend", "jax_devices"]
+
+log = logging.getLogger("fastpitch_tpu")
 
 _CACHE_SET = False
 
@@ -88,10 +101,15 @@ class JaxBackend(Backend):
             dec_states, self._dec_fn = torchax.extract_jax(copy.deepcopy(decode).to(dtype).eval())
         self._enc_states = jax.device_put(enc_states, self._device)
         self._dec_states = jax.device_put(dec_states, self._device)
-        self._enc_jit = jax.jit(self._call_encode)
-        self._dec_jits: dict[int, Callable[..., Any]] = {}
+        self._fns: dict[tuple[int, ...], Any] = {}
+        """One compiled executable per shape: ``(0, batch, tokens)`` encode, ``(1, frames,
+        batch, tokens)`` decode."""
+        self._building: dict[tuple[int, ...], threading.Event] = {}
         self._lock = threading.Lock()
-        self._traced: set[tuple[int, ...]] = set()
+        self._hidden: Any = None
+        """Shape and dtype of the encoder states (from the first encode graph)."""
+        self._graphs = (Path(cache_dir) / "graphs" / self._graph_digest(encode, decode, dtype)
+                        if cache_dir else None)
         # torchax keeps its tracing state in a thread-local. Releases that hold a list there
         # give it only to the thread which created the environment: a device or compile thread
         # that traces gets a copy of this thread's list first. (Releases with a per-thread
@@ -106,54 +124,151 @@ class JaxBackend(Backend):
         if content is not None and not hasattr(local, "content"):
             local.content = list(content)
 
-    def _call_encode(self, states: Any, ids: Any, speaker: Any, shift: Any, scale: Any) -> Any:
-        return self._enc_fn(states, (ids, speaker, shift, scale))
+    def _graph_digest(self, encode: EncodeStage, decode: DecodeStage, dtype: torch.dtype) -> str:
+        import fastpitch_tpu
+        from fastpitch_tpu import models
+
+        code = hashlib.sha256()
+        for path in sorted(Path(models.__file__).parent.glob("*.py")):
+            code.update(path.name.encode() + b"\0" + path.read_bytes())
+        shapes = {name: [list(t.shape), str(t.dtype)] for module in (encode, decode)
+                  for name, t in module.state_dict().items()}
+        facts = {
+            "package": fastpitch_tpu.__version__, "code": code.hexdigest(),
+            "jax": self._jax.__version__, "torchax": importlib.metadata.version("torchax"),
+            "dtype": str(dtype), "platform": self._device.platform,
+            "fastpitch": repr(encode.fastpitch.config), "hifigan": repr(decode.hifigan.config),
+            "pitch_stats": repr(encode.pitch_stats), "pad_to": encode.pad_to, "shapes": shapes,
+        }
+        return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()[:20]
+
+    def _exported(self, key: tuple[int, ...], trace: Any, args: tuple[Any, ...]) -> Any:
+        """The shape's graph: loaded from the graphs folder, else traced (and saved)."""
+        from jax import export
+
+        path = (self._graphs / ("-".join(map(str, key)) + ".jaxexport")
+                if self._graphs is not None else None)
+        if path is not None and path.is_file():
+            try:
+                return export.deserialize(bytearray(path.read_bytes()))
+            except Exception as e:  # damaged or foreign: trace again and replace it
+                log.warning("ignoring the saved graph %s (%s)", path, e)
+        exported = export.export(self._jax.jit(trace), platforms=[self._device.platform])(*args)
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+                tmp.write_bytes(exported.serialize())
+                os.replace(tmp, path)
+            except OSError as e:
+                log.warning("could not save the graph %s (%s)", path, e)
+        return exported
 
     def _put(self, a: NDArray[Any]) -> Any:
         if a.dtype == np.int64:
             a = a.astype(np.int32)
         return self._jax.device_put(a, self._device)
 
-    def _call(self, key: tuple[int, ...], fn: Any, *args: Any) -> Any:
-        """``fn(*args)``; the first call of a shape traces it under the lock (torchax swaps the
-        shared module's tensors while tracing) and compiles it outside (XLA's compiler runs
-        without the GIL, so warm-up threads compile several shapes at once)."""
+    def _compiled(self, key: tuple[int, ...], trace: Any, args: tuple[Any, ...]) -> Any:
+        """The shape's compiled executable. Its first use gets the graph (loaded, or traced
+        under the lock: torchax swaps the shared module's tensors while tracing) and compiles it
+        outside the lock (XLA's compiler runs without the GIL, so warm-up threads compile
+        several shapes at once). ``args`` may be arrays or ``jax.ShapeDtypeStruct``s. Calling
+        an executable with other shapes or types fails instead of compiling again."""
+        compiled = self._fns.get(key)
+        if compiled is not None:
+            return compiled
         self._thread_state()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            if key not in self._traced:
-                with self._lock:
-                    lowered = None
-                    if key not in self._traced:
-                        lowered = fn.trace(*args).lower()
-                        self._traced.add(key)
-                if lowered is not None:
-                    lowered.compile()  # fills the jitted function's cache
-            return fn(*args)
+        with self._lock:
+            compiled = self._fns.get(key)
+            if compiled is not None:
+                return compiled
+            waiting = self._building.get(key)
+            if waiting is None:
+                done = self._building[key] = threading.Event()
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        exported = self._exported(key, trace, args)
+                        lowered = self._jax.jit(exported.call).trace(*args).lower()
+                    if key[0] == 0:
+                        self._hidden = exported.out_avals[0]
+                except BaseException:
+                    del self._building[key]
+                    done.set()
+                    raise
+        if waiting is not None:  # another thread is compiling this shape
+            waiting.wait()
+            if key not in self._fns:
+                raise RuntimeError(f"compiling the graph {key} failed in another thread")
+            return self._fns[key]
+        try:
+            compiled = lowered.compile()
+            with self._lock:
+                self._fns[key] = compiled
+        finally:
+            with self._lock:
+                del self._building[key]
+            done.set()
+        return compiled
+
+    def _encode_trace(self) -> Any:
+        enc_fn = self._enc_fn
+
+        def trace(states: Any, ids: Any, speaker: Any, shift: Any, scale: Any) -> Any:
+            return enc_fn(states, (ids, speaker, shift, scale))
+
+        return trace
+
+    def _decode_trace(self, n_frames: int) -> Any:
+        dec_fn = self._dec_fn
+
+        def trace(states: Any, h: Any, reps: Any, spk: Any) -> Any:
+            return dec_fn(states, (h, reps, spk, n_frames))
+
+        return trace
 
     def encode(self, ids: NDArray[np.int64], speaker: NDArray[np.int64],
                pitch_shift: NDArray[np.float32],
                pitch_scale: NDArray[np.float32]) -> tuple[Any, NDArray[np.float32]]:
-        hidden, durations = self._call(
-            (0, *ids.shape), self._enc_jit, self._enc_states, self._put(ids), self._put(speaker),
-            self._put(pitch_shift), self._put(pitch_scale))
+        args = (self._enc_states, self._put(ids), self._put(speaker), self._put(pitch_shift),
+                self._put(pitch_scale))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            hidden, durations = self._compiled((0, *ids.shape), self._encode_trace(), args)(*args)
         return hidden, np.asarray(durations, dtype=np.float32)
 
     def decode(self, hidden: Any, frames_per_token: NDArray[np.int64],
                speaker: NDArray[np.int64], n_frames: int) -> NDArray[np.float32]:
-        with self._lock:
-            fn = self._dec_jits.get(n_frames)
-            if fn is None:
-                dec_fn = self._dec_fn
-
-                def run(states: Any, h: Any, reps: Any, spk: Any) -> Any:
-                    return dec_fn(states, (h, reps, spk, n_frames))
-
-                fn = self._dec_jits[n_frames] = self._jax.jit(run)
-        audio = self._call((1, n_frames, *frames_per_token.shape), fn, self._dec_states, hidden,
-                           self._put(frames_per_token), self._put(speaker))
+        args = (self._dec_states, hidden, self._put(frames_per_token), self._put(speaker))
+        key = (1, n_frames, *frames_per_token.shape)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            audio = self._compiled(key, self._decode_trace(n_frames), args)(*args)
         return np.asarray(audio, dtype=np.float32)
 
+    def compile_only(self, stage: str, batch: int, size: int, max_tokens: int) -> bool:
+        """Compiles the graph of one shape from abstract inputs, without running it."""
+        jax = self._jax
+        sharding = jax.sharding.SingleDeviceSharding(self._device)
+
+        def abstract(shape: tuple[int, ...], dtype: Any) -> Any:
+            return jax.ShapeDtypeStruct(shape, dtype, sharding=sharding)
+
+        i32, f32 = np.dtype(np.int32), np.dtype(np.float32)
+        if stage == "encode":
+            self._compiled((0, batch, size), self._encode_trace(), (
+                self._enc_states, abstract((batch, size), i32), abstract((batch,), i32),
+                abstract((batch,), f32), abstract((batch,), f32)))
+            return True
+        if self._hidden is None:  # the encoder states' shape comes from an encode graph
+            self.compile_only("encode", batch, max_tokens, max_tokens)
+        assert self._hidden is not None
+        hidden = abstract((batch, *self._hidden.shape[1:]), self._hidden.dtype)
+        self._compiled((1, size, batch, max_tokens), self._decode_trace(size), (
+            self._dec_states, hidden, abstract((batch, max_tokens), i32),
+            abstract((batch,), i32)))
+        return True
+
     def compile_count(self) -> int:
-        jits = [self._enc_jit, *self._dec_jits.values()]
-        return sum(int(getattr(f, "_cache_size")()) for f in jits)
+        return len(self._fns)

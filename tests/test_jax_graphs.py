@@ -1,0 +1,77 @@
+"""The jax backend's saved graphs: a second process-like backend on the same cache folder loads
+the traced graphs instead of tracing again and gives the same audio; a damaged graph file is
+replaced; a different model gets its own folder."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+if not (importlib.util.find_spec("jax") and importlib.util.find_spec("torchax")):
+    pytest.skip("needs jax and torchax", allow_module_level=True)
+
+torch = pytest.importorskip("torch")
+
+from fastpitch_tpu.checkpoints import load_fastpitch, load_hifigan  # noqa: E402
+from fastpitch_tpu.engine import Buckets, Synthesizer  # noqa: E402
+from fastpitch_tpu.models.fastpitch import FastPitch  # noqa: E402
+
+FIXTURES = Path(__file__).parent / "fixtures"
+FASTPITCH = FIXTURES / "fastpitch" / "dle_single" / "FastPitch_checkpoint_1000.pt"
+HIFIGAN = FIXTURES / "hifigan" / "jik876_v1small" / "generator_v1small"
+BUCKETS = Buckets(tokens=(64,), batch=(1,), frames=(512,))
+TEXT = "Printing, in the only sense with which we are at present concerned."
+
+
+def _synth(cache: Path, fastpitch: FastPitch | None = None) -> Synthesizer:
+    return Synthesizer(fastpitch or load_fastpitch(FASTPITCH), load_hifigan(HIFIGAN),
+                       backend="jax", dtype="float32", buckets=BUCKETS, cache_dir=str(cache))
+
+
+def _graph_files(cache: Path) -> list[Path]:
+    return sorted((cache / "graphs").glob("*/*.jaxexport"))
+
+
+def test_saved_graphs_are_loaded_not_traced(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    first = _synth(tmp_path)
+    assert first.warmup(progress=False) == 2
+    reference = first.synthesize(TEXT)
+    files = _graph_files(tmp_path)
+    assert [f.name for f in files] == ["0-1-64.jaxexport", "1-512-1-64.jaxexport"]
+
+    second = _synth(tmp_path)
+    from jax import export
+
+    def no_tracing(*args: object, **kwargs: object) -> None:
+        raise AssertionError("traced a graph that was saved")
+
+    monkeypatch.setattr(export, "export", no_tracing)
+    assert second.warmup(progress=False) == 2
+    again = second.synthesize(TEXT)
+    assert np.array_equal(again.samples, reference.samples)
+    assert second.compile_count() == 2
+
+
+def test_a_damaged_graph_is_traced_again(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    reference = _synth(tmp_path).synthesize(TEXT)
+    damaged = _graph_files(tmp_path)[0]
+    damaged.write_bytes(b"not a graph")
+    audio = _synth(tmp_path).synthesize(TEXT)
+    assert np.array_equal(audio.samples, reference.samples)
+    assert "ignoring the saved graph" in caplog.text
+    assert damaged.read_bytes() != b"not a graph"  # replaced by a good one
+
+
+def test_another_model_gets_its_own_graphs(tmp_path: Path) -> None:
+    _synth(tmp_path).synthesize(TEXT)
+    other = load_fastpitch(FASTPITCH)
+    assert isinstance(other, FastPitch)
+    with torch.no_grad():  # the pitch statistics are constants inside the traced graphs
+        other.pitch_mean.add_(1.0)
+        other.pitch_std.fill_(max(float(other.pitch_std[0]), 1.0))
+    _synth(tmp_path, other).synthesize(TEXT)
+    assert len({f.parent for f in _graph_files(tmp_path)}) == 2

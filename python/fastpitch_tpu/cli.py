@@ -127,7 +127,7 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     _engine_args(p)
     p.add_argument("--max-batch", type=int, default=16, help="most requests per device batch")
     p.add_argument("--max-wait-ms", type=float, default=5.0,
-                   help="how long to wait for a batch to fill")
+                   help="how long to wait for a batch to fill (not after a batch of one)")
     p.add_argument("--max-queue", type=int, default=256, help="waiting requests before 503")
     p.add_argument("--max-chars", type=int, default=5000, help="longest text (413 beyond)")
     p.add_argument("--max-body-bytes", type=int, default=256 * 1024,

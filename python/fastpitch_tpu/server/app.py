@@ -60,7 +60,8 @@ class ServerConfig:
     max_batch: int = 16
     """Most requests run together on the device."""
     max_wait_ms: float = 5.0
-    """How long the worker waits for more requests to fill a batch."""
+    """How long the worker waits for more requests to fill a batch (not after a batch of
+    one: a lone client is not kept waiting)."""
     max_queue: int = 256
     """Requests waiting beyond this are refused with 503."""
     max_chars: int = 5000

@@ -2,7 +2,8 @@
 
 Handlers (on the event loop) :meth:`Batcher.submit` a job and await its future. The worker takes
 the first waiting job, then keeps collecting for at most ``max_wait_ms`` or until ``max_batch``
-jobs are there, and runs them together with :meth:`Synthesizer.synthesize_requests` (the engine
+jobs are there (only while requests come together: after a batch of one, a lone request is not
+kept waiting for company), and runs them together with :meth:`Synthesizer.synthesize_requests` (the engine
 packs them into its compiled batch buckets). Jobs whose future was cancelled (client gone,
 deadline passed) are dropped before they take a slot in a batch. A job that fails fails alone.
 """
@@ -53,6 +54,7 @@ class Batcher:
         self._cond = threading.Condition()
         self._stopping = False
         self._busy = 0
+        self._last_batch = max_batch
         self._warmup = warmup
         self.ready = threading.Event()
         """Set once the worker has compiled every bucket (at once without ``warmup``)."""
@@ -102,7 +104,10 @@ class Batcher:
                 self._cond.wait()
             if not self._queue:
                 return []
-            deadline = time.monotonic() + self.max_wait
+            # Wait for more only when the last batch had company: a single client gets its
+            # answer without the batching window, a busy server still fills its batches.
+            wait = self.max_wait if self._last_batch > 1 else 0.0
+            deadline = time.monotonic() + wait
             while len(self._queue) < self.max_batch and not self._stopping:
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -115,6 +120,7 @@ class Batcher:
                 if job.future.set_running_or_notify_cancel():
                     batch.append(job)
             self._busy = len(batch)
+            self._last_batch = len(batch)
             return batch
 
     def _loop(self) -> None:

@@ -75,3 +75,21 @@ def test_another_model_gets_its_own_graphs(tmp_path: Path) -> None:
         other.pitch_std.fill_(max(float(other.pitch_std[0]), 1.0))
     _synth(tmp_path, other).synthesize(TEXT)
     assert len({f.parent for f in _graph_files(tmp_path)}) == 2
+
+
+def test_graphs_that_cannot_be_exported_are_traced(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    reference = _synth(tmp_path / "saved").synthesize(TEXT)
+    from jax import export
+
+    def unsupported(*args: object, **kwargs: object) -> None:
+        raise ValueError("a custom call without stability guarantees")
+
+    monkeypatch.setattr(export, "export", unsupported)
+    s = _synth(tmp_path / "traced")
+    assert s.warmup(progress=False) == 2
+    audio = s.synthesize(TEXT)
+    assert np.array_equal(audio.samples, reference.samples)
+    assert "cannot be saved" in caplog.text
+    assert _graph_files(tmp_path / "traced") == []

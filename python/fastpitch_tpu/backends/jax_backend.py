@@ -106,6 +106,7 @@ class JaxBackend(Backend):
         batch, tokens)`` decode."""
         self._building: dict[tuple[int, ...], threading.Event] = {}
         self._lock = threading.Lock()
+        self._export_failed = False
         self._hidden: Any = None
         """Shape and dtype of the encoder states (from the first encode graph)."""
         self._graphs = (Path(cache_dir) / "graphs" / self._graph_digest(encode, decode, dtype)
@@ -164,6 +165,20 @@ class JaxBackend(Backend):
                 log.warning("could not save the graph %s (%s)", path, e)
         return exported
 
+    def _lower(self, key: tuple[int, ...], trace: Any, args: tuple[Any, ...]) -> Any:
+        """The shape's lowered graph, through a saved (or newly saved) exported graph; where
+        the graph cannot be exported on this platform, traced directly (every process then
+        traces it again)."""
+        try:
+            exported = self._exported(key, trace, args)
+        except Exception as e:
+            if not self._export_failed:
+                log.warning("the jax graphs cannot be saved here (%s); each process traces "
+                            "them again", e)
+                self._export_failed = True
+            return self._jax.jit(trace).trace(*args).lower()
+        return self._jax.jit(exported.call).trace(*args).lower()
+
     def _put(self, a: NDArray[Any]) -> Any:
         if a.dtype == np.int64:
             a = a.astype(np.int32)
@@ -189,10 +204,9 @@ class JaxBackend(Backend):
                 try:
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
-                        exported = self._exported(key, trace, args)
-                        lowered = self._jax.jit(exported.call).trace(*args).lower()
+                        lowered = self._lower(key, trace, args)
                     if key[0] == 0:
-                        self._hidden = exported.out_avals[0]
+                        self._hidden = lowered.out_info[0]
                 except BaseException:
                     del self._building[key]
                     done.set()

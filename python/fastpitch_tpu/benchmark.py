@@ -9,7 +9,10 @@ passage of about 128 tokens (dle_arpabet), about 700 frames or 8 s of audio.
 Every (backend, dtype, batch) runs the whole path (Rust frontend, both compiled stages, transfers,
 trimming) after its warm-up; the table gives median and 90th-percentile latency, the real-time
 factor (seconds of audio per second) and the speed-up over eager PyTorch in float32 (the
-reference path, parity-tested against NVIDIA's code) measured in the same run.
+reference path, parity-tested against NVIDIA's code) measured in the same run, the first call
+(compilation included), and per stage: the frontend alone, stage 1 (encoder + predictors,
+durations to the host), stage 2 (regulation + decoder + HiFi-GAN, audio to the host), the rest of
+the engine's host work, and the device's peak memory where the runtime reports it.
 """
 
 from __future__ import annotations
@@ -86,21 +89,65 @@ def _text(frontend: Any, tokens: int) -> str:
     return text
 
 
+class _StageClock:
+    """Times the backend's two stages inside the engine's own calls (wrappers set on the
+    backend instance): stage 1 = encoder + predictors with the durations brought to the host,
+    stage 2 = length regulation + decoder + HiFi-GAN with the audio brought to the host."""
+
+    def __init__(self, backend: Any) -> None:
+        self.encode: list[float] = []
+        self.decode: list[float] = []
+        for name, times in (("encode", self.encode), ("decode", self.decode)):
+            setattr(backend, name, self._timed(getattr(backend, name), times))
+
+    @staticmethod
+    def _timed(fn: Any, times: list[float]) -> Any:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            t0 = time.perf_counter()
+            out = fn(*args, **kwargs)
+            times.append(time.perf_counter() - t0)
+            return out
+
+        return timed
+
+    def take(self) -> tuple[float, float]:
+        """Seconds in each stage since the last call."""
+        out = (sum(self.encode), sum(self.decode))
+        self.encode.clear()
+        self.decode.clear()
+        return out
+
+
 def _measure(synth: Any, texts: list[str], iters: int) -> dict[str, Any]:
+    backend = synth.backend
+    backend.reset_peak_memory()
     t0 = time.perf_counter()
     synth.synthesize(texts if len(texts) > 1 else texts[0])  # compiles this shape
     first = time.perf_counter() - t0
     compiled = synth.compile_count()
-    times = []
+    clock = _StageClock(backend)
+    times, stage1, stage2, host = [], [], [], []
     audio_s = 0.0
     for _ in range(iters):
         t0 = time.perf_counter()
         out = synth.synthesize(texts if len(texts) > 1 else texts[0])
-        times.append(time.perf_counter() - t0)
+        total = time.perf_counter() - t0
+        s1, s2 = clock.take()
+        times.append(total)
+        stage1.append(s1)
+        stage2.append(s2)
+        host.append(total - s1 - s2)
         audios = out if isinstance(out, list) else [out]
         audio_s = sum(a.duration for a in audios)
+    frontend = []
+    for _ in range(max(5, iters)):
+        t0 = time.perf_counter()
+        for text in texts:
+            synth.frontend.encode(text)
+        frontend.append(time.perf_counter() - t0)
     times.sort()
     p50 = statistics.median(times)
+    peak = backend.peak_memory_bytes()
     return {
         "first_call_s": first,
         "p50_ms": p50 * 1e3,
@@ -108,6 +155,11 @@ def _measure(synth: Any, texts: list[str], iters: int) -> dict[str, Any]:
         "audio_s": audio_s,
         "rtf": audio_s / p50,
         "recompiled": synth.compile_count() - compiled,
+        "frontend_ms": statistics.median(frontend) * 1e3,
+        "stage1_ms": statistics.median(stage1) * 1e3,
+        "stage2_ms": statistics.median(stage2) * 1e3,
+        "host_ms": statistics.median(host) * 1e3,
+        "peak_memory_mib": None if peak is None else peak / 2**20,
     }
 
 
@@ -148,10 +200,15 @@ def run(args: argparse.Namespace) -> int:
                        device=synth.backend.device, tokens=len(synth.frontend.encode(text)),
                        speedup=base[batch] / row["p50_ms"])
             results.append(row)
+            peak = row["peak_memory_mib"]
             print(f"{backend:>13} {dtype:>8} b={batch:<3} p50 {row['p50_ms']:8.2f} ms  "
                   f"p90 {row['p90_ms']:8.2f} ms  RTF {row['rtf']:8.0f}x  "
                   f"x{row['speedup']:.2f} vs eager fp32  (first call {row['first_call_s']:.1f} s,"
-                  f" recompiles {row['recompiled']})", flush=True)
+                  f" recompiles {row['recompiled']})\n"
+                  f"{'':>26}stages: frontend {row['frontend_ms']:.3f} ms, stage 1 "
+                  f"{row['stage1_ms']:.2f} ms, stage 2 {row['stage2_ms']:.2f} ms, rest on the "
+                  f"host {row['host_ms']:.2f} ms; peak device memory "
+                  f"{'n/a' if peak is None else f'{peak:.0f} MiB'}", flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"device": device, "torch": torch.__version__, "results": results}, f,

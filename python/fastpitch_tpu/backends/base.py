@@ -52,6 +52,14 @@ class Backend(abc.ABC):
         otherwise: warm-up then runs the graph once on dummy inputs)."""
         return False
 
+    def peak_memory_bytes(self) -> int | None:
+        """Peak memory in use on the device so far, where the runtime reports it (GPU, TPU);
+        None elsewhere (CPU)."""
+        return None
+
+    def reset_peak_memory(self) -> None:
+        """Start a new peak (where the runtime allows; jax keeps one peak per process)."""
+
     parallel_compile: bool = False
     """Whether several shapes may be compiled at once from threads (the compiler runs outside
     the GIL and the backend's tracing is thread-safe)."""

@@ -286,3 +286,10 @@ class JaxBackend(Backend):
 
     def compile_count(self) -> int:
         return len(self._fns)
+
+    def peak_memory_bytes(self) -> int | None:
+        try:
+            stats = self._device.memory_stats()
+        except Exception:  # platforms without memory statistics
+            return None
+        return int(stats["peak_bytes_in_use"]) if stats and "peak_bytes_in_use" in stats else None

@@ -49,6 +49,15 @@ class TorchBackend(Backend):
         out: Tensor = self._decode(*args)
         return out
 
+    def peak_memory_bytes(self) -> int | None:
+        if self.torch_device.type != "cuda":
+            return None
+        return int(torch.cuda.max_memory_allocated(self.torch_device))
+
+    def reset_peak_memory(self) -> None:
+        if self.torch_device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(self.torch_device)
+
     @torch.inference_mode()
     def encode(self, ids: NDArray[np.int64], speaker: NDArray[np.int64],
                pitch_shift: NDArray[np.float32],

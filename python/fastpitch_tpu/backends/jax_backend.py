@@ -154,7 +154,11 @@ class JaxBackend(Backend):
                 return export.deserialize(bytearray(path.read_bytes()))
             except Exception as e:  # damaged or foreign: trace again and replace it
                 log.warning("ignoring the saved graph %s (%s)", path, e)
-        exported = export.export(self._jax.jit(trace), platforms=[self._device.platform])(*args)
+        # export names platforms canonically ("cuda", not "gpu"); its default is the default
+        # backend's, which covers GPUs; other devices (cpu, tpu) already have canonical names.
+        platform = self._device.platform
+        platforms = None if platform == self._jax.default_backend() else [platform]
+        exported = export.export(self._jax.jit(trace), platforms=platforms)(*args)
         if path is not None:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)

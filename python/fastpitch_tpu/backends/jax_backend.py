@@ -175,13 +175,13 @@ class JaxBackend(Backend):
         traces it again)."""
         try:
             exported = self._exported(key, trace, args)
+            return self._jax.jit(exported.call).trace(*args).lower()
         except Exception as e:
             if not self._export_failed:
-                log.warning("the jax graphs cannot be saved here (%s); each process traces "
-                            "them again", e)
+                log.warning("the jax graphs cannot be saved or loaded here (%s); each process "
+                            "traces them again", e)
                 self._export_failed = True
             return self._jax.jit(trace).trace(*args).lower()
-        return self._jax.jit(exported.call).trace(*args).lower()
 
     def _put(self, a: NDArray[Any]) -> Any:
         if a.dtype == np.int64:

@@ -290,6 +290,8 @@ def main() -> None:
     ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args()
+    if args.stand_in_ms is not None and not args.stand_in_ms > 0:
+        ap.error("--stand-in-ms must be positive")
     if args.port is not None:  # the stand-in server process
         _serve_stand_in(args)
         return
@@ -299,11 +301,9 @@ def main() -> None:
     if args.stand_in_ms is not None:
         fastpitch = "stand-in"
     elif fastpitch is None:
-        from fastpitch_tpu.benchmark import benchmark_models
-        from fastpitch_tpu.checkpoints import export_fastpitch
+        from fastpitch_tpu.benchmark import benchmark_checkpoint
 
-        model, _ = benchmark_models(hifigan=args.hifigan)
-        fastpitch = str(export_fastpitch(model, Path(tmp.name) / "bench.safetensors"))
+        fastpitch = benchmark_checkpoint(tmp.name, hifigan=args.hifigan)
     if args.stand_in_ms is not None:
         # The stand-in's own capacity: full batches back to back.
         mean_s = statistics.mean(len(t) for t in SENTENCES) * SPEECH_S_PER_CHAR

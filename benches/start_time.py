@@ -85,11 +85,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         fastpitch = args.fastpitch
         if fastpitch is None:
-            from fastpitch_tpu.benchmark import benchmark_models
-            from fastpitch_tpu.checkpoints import export_fastpitch
+            from fastpitch_tpu.benchmark import benchmark_checkpoint
 
-            model, _ = benchmark_models(hifigan=args.hifigan)
-            fastpitch = str(export_fastpitch(model, Path(tmp) / "bench.safetensors"))
+            fastpitch = benchmark_checkpoint(tmp, hifigan=args.hifigan)
         cache = args.cache_dir or str(Path(tmp) / "cache")
         rows = {}
         for name in ("cold", "warm"):

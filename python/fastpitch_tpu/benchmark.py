@@ -20,10 +20,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import platform
 import statistics
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 PASSAGE = (
@@ -34,7 +36,7 @@ PASSAGE = (
     "the assassin, who fired three times from the window during the motorcade."
 )
 
-__all__ = ["add_arguments", "benchmark_models", "run"]
+__all__ = ["add_arguments", "benchmark_checkpoint", "benchmark_models", "run"]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -76,6 +78,15 @@ def benchmark_models(seed: int = 0, hifigan: str = "lj") -> tuple[Any, Any]:
     except FileNotFoundError:
         vocoder = HiFiGAN(HiFiGANConfig.v1()).eval()
     return fastpitch, vocoder
+
+
+def benchmark_checkpoint(folder: str | os.PathLike[str], hifigan: str = "lj") -> str:
+    """The benchmark FastPitch saved as ``folder/bench.safetensors`` (for benchmarks that load
+    it in other processes); returns the path."""
+    from fastpitch_tpu.checkpoints import export_fastpitch
+
+    model, _ = benchmark_models(hifigan=hifigan)
+    return str(export_fastpitch(model, Path(folder) / "bench.safetensors"))
 
 
 def _text(frontend: Any, tokens: int) -> str:

@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fastpitch_tpu.atomic_files import write_atomic
 from fastpitch_tpu.engine import SynthesisOptions, Synthesizer
 
 __all__ = ["CorpusSpec", "CorpusStats", "synthesize_corpus"]
@@ -89,12 +90,6 @@ def _read_rows(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def write_shard(synth: Synthesizer, out: Path, shard: _Shard) -> list[dict[str, Any]]:
     """Speak one shard into place (see the module doc); returns its manifest rows."""
     manifest = _manifest_path(out, shard.index)
@@ -121,7 +116,7 @@ def write_shard(synth: Synthesizer, out: Path, shard: _Shard) -> list[dict[str, 
     if final.exists():  # left by a run that died between the rename and the manifest
         shutil.rmtree(final)
     os.replace(tmp, final)
-    _write_atomic(manifest, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    write_atomic(manifest, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     return rows
 
 
@@ -143,7 +138,7 @@ def _check_folder(out: Path, digest: str, shard_lines: int) -> None:
                              f"({theirs}); use a new folder")
     else:
         out.mkdir(parents=True, exist_ok=True)
-        _write_atomic(meta, json.dumps(mine, indent=1) + "\n")
+        write_atomic(meta, json.dumps(mine, indent=1) + "\n")
     (out / "shards").mkdir(exist_ok=True)
     _remove_unfinished(out)  # of a run that died
 
@@ -195,7 +190,7 @@ def synthesize_corpus(
             bar.set_postfix_str(f"{rate:.1f} audio-s/s")
     _remove_unfinished(dst)  # of workers that died (their shards were redone)
     rows = [r for s in shards for r in _read_rows(_manifest_path(dst, s.index))]
-    _write_atomic(dst / "manifest.jsonl",
+    write_atomic(dst / "manifest.jsonl",
                   "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     stats.spoken = sum(1 for r in rows if "path" in r)
     stats.failed = sum(1 for r in rows if "error" in r)

@@ -20,7 +20,6 @@ import importlib.metadata
 import importlib.util
 import json
 import logging
-import os
 import sys
 import threading
 import types
@@ -32,6 +31,7 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
+from fastpitch_tpu.atomic_files import write_atomic
 from fastpitch_tpu.backends.base import Backend
 from fastpitch_tpu.models.stages import DecodeStage, EncodeStage
 
@@ -162,9 +162,7 @@ class JaxBackend(Backend):
         if path is not None:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-                tmp.write_bytes(exported.serialize())
-                os.replace(tmp, path)
+                write_atomic(path, exported.serialize())
             except OSError as e:
                 log.warning("could not save the graph %s (%s)", path, e)
         return exported

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from fastpitch_tpu.atomic_files import write_atomic
 from fastpitch_tpu.train.dataset import resample
 
 __all__ = ["TEACHER_RATE", "generate"]
@@ -199,10 +200,8 @@ def generate(lines: Iterable[str], out: str | os.PathLike[str], *, jobs: int = 1
             pool.close()
             pool.join()
     wall = time.perf_counter() - start
-    tmp = meta.with_suffix(".tmp")
-    tmp.write_text("".join(json.dumps(done[k], ensure_ascii=False) + "\n" for k in sorted(done)),
-                   encoding="utf-8")
-    os.replace(tmp, meta)
+    write_atomic(meta, "".join(json.dumps(done[k], ensure_ascii=False) + "\n"
+                               for k in sorted(done)))
     (folder / "failures.jsonl").write_text(
         "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in failures), encoding="utf-8")
     if failures:

@@ -29,8 +29,8 @@ if [[ "${1:-}" == *.py ]]; then
     script=$1
     shift
     python3 "$script" --hifigan "$hifigan" --json "$out/$(basename "$script" .py)-$(date +%s).json" \
-        "$@" 2>&1 | grep -v "Duplicate op registration"
+        "$@" 2>&1 | grep --line-buffered -v "Duplicate op registration"
     exit "${PIPESTATUS[0]}"
 fi
 python3 -m fastpitch_tpu bench --hifigan "$hifigan" --json "$out/bench-$(date +%s).json" "$@" \
-    2>&1 | grep -v "Duplicate op registration"
+    2>&1 | grep --line-buffered -v "Duplicate op registration"

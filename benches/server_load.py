@@ -303,7 +303,7 @@ def main() -> None:
     elif fastpitch is None:
         from fastpitch_tpu.benchmark import benchmark_checkpoint
 
-        fastpitch = benchmark_checkpoint(tmp.name, hifigan=args.hifigan)
+        fastpitch, args.hifigan = benchmark_checkpoint(tmp.name, hifigan=args.hifigan)
     if args.stand_in_ms is not None:
         # The stand-in's own capacity: full batches back to back.
         mean_s = statistics.mean(len(t) for t in SENTENCES) * SPEECH_S_PER_CHAR

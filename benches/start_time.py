@@ -37,7 +37,9 @@ def child(args: argparse.Namespace) -> None:
     audio = synth.synthesize(SENTENCE)
     t_audio = time.perf_counter()
     print("FIRST_AUDIO", flush=True)
-    graphs = synth.warmup(progress=True, workers=args.workers)  # a bar on stderr
+    graphs = 0
+    if not args.no_warmup:
+        graphs = synth.warmup(progress=True, workers=args.workers)  # a bar on stderr
     t_warm = time.perf_counter()
     print(json.dumps({
         "import_s": t_import - t0, "build_s": t_built - t_import,
@@ -52,6 +54,8 @@ def run_child(args: argparse.Namespace, fastpitch: str, cache: str) -> dict[str,
            "--fastpitch", fastpitch, "--hifigan", args.hifigan, "--cache-dir", cache]
     if args.workers is not None:
         cmd += ["--workers", str(args.workers)]
+    if args.no_warmup:
+        cmd.append("--no-warmup")
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
@@ -76,6 +80,8 @@ def main() -> None:
     ap.add_argument("--hifigan", default="lj")
     ap.add_argument("--cache-dir", help="compilation cache (default: a new temporary folder)")
     ap.add_argument("--workers", type=int, help="warmup()'s compile threads (default: its own)")
+    ap.add_argument("--no-warmup", action="store_true",
+                    help="first audio only: no warmup() of every bucket in either process")
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -87,7 +93,7 @@ def main() -> None:
         if fastpitch is None:
             from fastpitch_tpu.benchmark import benchmark_checkpoint
 
-            fastpitch = benchmark_checkpoint(tmp, hifigan=args.hifigan)
+            fastpitch, args.hifigan = benchmark_checkpoint(tmp, hifigan=args.hifigan)
         cache = args.cache_dir or str(Path(tmp) / "cache")
         rows = {}
         for name in ("cold", "warm"):
@@ -95,8 +101,10 @@ def main() -> None:
             print(f"{name:>5} cache: first audio {r['first_audio_s']:.2f} s after the process "
                   f"started (imports {r['import_s']:.2f} s, checkpoints + backend "
                   f"{r['build_s']:.2f} s, first synthesis {r['first_synthesis_s']:.2f} s); "
-                  f"warmup() of every default bucket {r['warmup_s']:.1f} s "
-                  f"({r['graphs_compiled']} graphs; {r['backend']} on {r['device']})",
+                  + ("" if args.no_warmup else
+                     f"warmup() of every default bucket {r['warmup_s']:.1f} s "
+                     f"({r['graphs_compiled']} graphs; ")
+                  + f"{r['backend']} on {r['device']}" + ("" if args.no_warmup else ")"),
                   flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps({"backend": args.backend, "dtype": args.dtype,

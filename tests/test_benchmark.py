@@ -26,3 +26,22 @@ def test_measure_reports_stages_and_memory() -> None:
     assert row["stage1_ms"] > 0 and row["stage2_ms"] > 0
     assert row["host_ms"] >= 0  # per run: end to end minus the two stages
     assert row["peak_memory_mib"] is None  # CPU: the runtime reports no device memory
+
+
+def test_benchmark_checkpoint_saves_both_models(tmp_path: Path) -> None:
+    import torch
+
+    from fastpitch_tpu.benchmark import benchmark_checkpoint, benchmark_models
+    from fastpitch_tpu.checkpoints import load_fastpitch, load_hifigan
+
+    vocoder = FIXTURES / "hifigan" / "jik876_v1small" / "generator_v1small"
+    fastpitch_path, hifigan_path = benchmark_checkpoint(tmp_path, hifigan=str(vocoder))
+    fastpitch, hifigan = benchmark_models(hifigan=str(vocoder))
+    for saved, model in ((load_fastpitch(fastpitch_path), fastpitch),
+                         (load_hifigan(hifigan_path), hifigan)):
+        state, expected = saved.state_dict(), model.state_dict()
+        assert state.keys() == expected.keys()
+        assert all(torch.equal(state[k], expected[k]) for k in state)
+    # Without loadable vocoder weights, the benchmark's random HiFi-GAN V1 is saved instead.
+    _, random_path = benchmark_checkpoint(tmp_path / "random", hifigan=str(tmp_path / "none"))
+    assert load_hifigan(random_path).config.upsample_initial_channel == 512

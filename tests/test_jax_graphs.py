@@ -93,3 +93,38 @@ def test_graphs_that_cannot_be_exported_are_traced(tmp_path: Path,
     assert np.array_equal(audio.samples, reference.samples)
     assert "cannot be saved or loaded" in caplog.text
     assert _graph_files(tmp_path / "traced") == []
+
+
+def test_warmup_compiles_with_the_backends_thread_count(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import threading
+
+    s = Synthesizer(load_fastpitch(FASTPITCH), load_hifigan(HIFIGAN), backend="jax",
+                    dtype="float32", buckets=Buckets(tokens=(32, 64), batch=(1, 2), frames=(512,)),
+                    cache_dir=str(tmp_path))
+    backend = s.backend
+    # On the CPU every core compiles (up to 8); on a GPU, whose autotuning the compiles share, 2.
+    assert backend.compile_threads() == min(8, os.cpu_count() or 1)
+
+    class GpuDevice:
+        platform = "gpu"
+
+    real = backend._device
+    backend._device = GpuDevice()
+    try:
+        assert backend.compile_threads() == 2
+    finally:
+        backend._device = real
+
+    threads: set[str] = set()
+    compile_only = backend.compile_only
+
+    def recording(*args: object) -> bool:
+        threads.add(threading.current_thread().name)
+        return compile_only(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(backend, "compile_only", recording)
+    monkeypatch.setattr(backend, "compile_threads", lambda: 1)
+    assert s.warmup(progress=False) == 6
+    assert len(threads) == 1  # workers=None: the backend's count (here 1)

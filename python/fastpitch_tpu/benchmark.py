@@ -80,13 +80,18 @@ def benchmark_models(seed: int = 0, hifigan: str = "lj") -> tuple[Any, Any]:
     return fastpitch, vocoder
 
 
-def benchmark_checkpoint(folder: str | os.PathLike[str], hifigan: str = "lj") -> str:
-    """The benchmark FastPitch saved as ``folder/bench.safetensors`` (for benchmarks that load
-    it in other processes); returns the path."""
-    from fastpitch_tpu.checkpoints import export_fastpitch
+def benchmark_checkpoint(folder: str | os.PathLike[str], hifigan: str = "lj") -> tuple[str, str]:
+    """The benchmark models saved as ``folder/bench.safetensors`` (FastPitch) and
+    ``folder/bench-hifigan.safetensors`` (the vocoder: ``hifigan``'s weights, or random V1
+    weights where they cannot be loaded, as in :func:`benchmark_models`), for benchmarks that
+    load them in other processes; returns both paths."""
+    from fastpitch_tpu.checkpoints import export_fastpitch, export_hifigan
 
-    model, _ = benchmark_models(hifigan=hifigan)
-    return str(export_fastpitch(model, Path(folder) / "bench.safetensors"))
+    model, vocoder = benchmark_models(hifigan=hifigan)
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    return (str(export_fastpitch(model, out / "bench.safetensors")),
+            str(export_hifigan(vocoder, out / "bench-hifigan.safetensors")))
 
 
 def _text(frontend: Any, tokens: int) -> str:

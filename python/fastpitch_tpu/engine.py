@@ -291,8 +291,9 @@ class Synthesizer:
         backends have nothing to compile: 0 at once).
 
         Backends whose compiler runs outside the GIL (jax) compile ``workers`` shapes at once
-        per device (default: the CPU count, at most 8), from abstract shapes without running
-        them; the others one after another, running each graph once on dummy inputs."""
+        per device (default: the backend's choice, ``Backend.compile_threads()``: the CPU count,
+        at most 8, or 2 on a GPU, whose autotuning compiles share), from abstract shapes without
+        running them; the others one after another, running each graph once on dummy inputs."""
         from tqdm import tqdm
 
         if not self.backend.compiles:
@@ -304,7 +305,7 @@ class Synthesizer:
         pad = self.fastpitch.config.padding_idx
         n_symbols = self.fastpitch.config.n_symbols
         if workers is None:
-            workers = min(8, os.cpu_count() or 1)
+            workers = self.backend.compile_threads()
         threads = max(1, workers) if self.backend.parallel_compile else 1
         with tqdm(total=(len(encodes) + len(decodes)) * len(self.replicas), desc="compiling",
                   unit="graph", disable=not progress) as bar:

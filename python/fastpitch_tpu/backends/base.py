@@ -8,6 +8,7 @@ on the device between the two calls (an opaque handle); only durations and audio
 from __future__ import annotations
 
 import abc
+import os
 from typing import Any
 
 import numpy as np
@@ -63,6 +64,11 @@ class Backend(abc.ABC):
     parallel_compile: bool = False
     """Whether several shapes may be compiled at once from threads (the compiler runs outside
     the GIL and the backend's tracing is thread-safe)."""
+
+    def compile_threads(self) -> int:
+        """How many shapes ``Synthesizer.warmup()`` compiles at once unless told: the CPU count
+        (at most 8) where compiling in parallel is possible, else 1."""
+        return min(8, os.cpu_count() or 1) if self.parallel_compile else 1
 
     def compile_count(self) -> int:
         """Graphs compiled so far by this backend (0 for eager execution)."""

@@ -1,0 +1,183 @@
+"""Which GPU kernels the engine's compiled graphs spend their time in, per call.
+
+    PYTHONPATH=python python benches/kernel_profile.py --batch 1 16
+
+Runs the benchmark passage (128 tokens, as ``fastpitch-tpu bench``) through the engine with the jax
+backend on a GPU and records it with JAX's profiler. Prints, per batch size: the median wall time
+of a call and, for each line of the GPU's trace (XLA's modules, its operations, each stream's
+kernels), the device time per call (compared with the wall time it shows how much is host work,
+launches and transfers), the number of events per call, the time per kind (convolutions, matrix
+products, fused element-wise kernels, copies) and the most expensive events.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import time
+from collections import defaultdict
+from typing import Any
+
+KINDS = [
+    ("convolution", re.compile(r"conv|xmma|cudnn|implicit|fprop|dgrad|wgrad", re.I)),
+    ("matrix product", re.compile(r"gemm|cutlass|cublas|sm90_|triton_gemm|matmul", re.I)),
+    ("copy / transpose", re.compile(r"copy|memcpy|memset|transpose", re.I)),
+    ("reduction", re.compile(r"reduce|reduction", re.I)),
+    ("fused element-wise", re.compile(r"fusion|loop_|input_|wrapped_|triton", re.I)),
+]
+
+
+def kind(name: str) -> str:
+    for label, pattern in KINDS:
+        if pattern.search(name):
+            return label
+    return "other"
+
+
+def _device_events(trace_dir: str) -> tuple[dict[str, dict[str, list[float]]],
+                                              dict[str, list[tuple[float, float, str]]]]:
+    """Per line of the GPU's plane of a jax profile ("XLA Ops", "XLA Modules", each stream):
+    each event name's total nanoseconds and count, and the events as (start, end, name)."""
+    import glob
+
+    from jax.profiler import ProfileData
+
+    out: dict[str, dict[str, list[float]]] = {}
+    spans: dict[str, list[tuple[float, float, str]]] = defaultdict(list)
+    for path in glob.glob(f"{trace_dir}/**/*.xplane.pb", recursive=True):
+        for plane in ProfileData.from_file(path).planes:
+            if plane.name.startswith("/host:CPU"):
+                # The host's side: Python functions and the runtime's own spans, all threads
+                host = out.setdefault("host", defaultdict(lambda: [0.0, 0.0]))
+                for line in plane.lines:
+                    for event in line.events:
+                        host[event.name][0] += event.duration_ns
+                        host[event.name][1] += 1
+                continue
+            if not plane.name.startswith("/device:GPU"):
+                continue
+            for line in plane.lines:
+                events = out.setdefault(line.name, defaultdict(lambda: [0.0, 0.0]))
+                for event in line.events:
+                    events[event.name][0] += event.duration_ns
+                    events[event.name][1] += 1
+                    spans[line.name].append((event.start_ns, event.end_ns, event.name))
+    return out, spans
+
+
+def _gaps(spans: list[tuple[float, float, str]], iters: int, top: int) -> dict[str, Any]:
+    """Idle time of one stream between its kernels: short gaps (< 20 us, the GPU waiting for
+    the next launch) and long ones (the host between the stages, or between calls)."""
+    spans = sorted(spans)
+    short = long = 0.0
+    found = []
+    for (_, end, before), (start, _, after) in zip(spans, spans[1:]):
+        gap = max(0.0, start - end)
+        if gap < 20e3:
+            short += gap
+        else:
+            long += gap
+            found.append((gap, before, after))
+    found.sort(reverse=True)
+    return {"short_gaps_ms": short / iters / 1e6, "long_gaps_ms": long / iters / 1e6,
+            "long_gaps_per_call": len(found) / iters,
+            "largest": [{"us": g / 1e3, "after": a, "before": b} for g, a, b in found[:top]]}
+
+
+def profile(synth: Any, text: str, batch: int, iters: int, top: int) -> dict[str, Any]:
+    import tempfile
+
+    import jax
+
+    from fastpitch_tpu.benchmark import _StageClock
+
+    texts = [text] * batch
+    for _ in range(3):
+        synth.synthesize(texts)
+    walls, stage1, stage2 = [], [], []
+    clock = _StageClock(synth.backend)
+    for _ in range(iters):
+        t0 = time.perf_counter()
+        synth.synthesize(texts)
+        walls.append(time.perf_counter() - t0)
+        s1, s2 = clock.take()
+        stage1.append(s1)
+        stage2.append(s2)
+    with tempfile.TemporaryDirectory() as trace_dir:
+        jax.profiler.start_trace(trace_dir)
+        for _ in range(iters):
+            synth.synthesize(texts)
+        jax.profiler.stop_trace()
+        lines, spans = _device_events(trace_dir)
+    wall = statistics.median(walls) * 1e3
+    s1, s2 = statistics.median(stage1) * 1e3, statistics.median(stage2) * 1e3
+    print(f"batch {batch}: wall {wall:.2f} ms per call (stage 1 call {s1:.2f} ms, stage 2 call "
+          f"{s2:.2f} ms, the rest {wall - s1 - s2:.2f} ms; without the profiler)", flush=True)
+    result: dict[str, Any] = {"batch": batch, "wall_ms": wall, "stage1_ms": s1,
+                              "stage2_ms": s2, "lines": {}}
+    for line, events in lines.items():
+        if line == "host":
+            ranked = sorted(events.items(), key=lambda kv: -kv[1][0])[:40]
+            print("  host spans (inclusive, all threads), per call:", flush=True)
+            for name, (t, n) in ranked:
+                print(f"    {t / iters / 1e6:7.3f} ms {n / iters:5.1f}x  {name[:110]}", flush=True)
+            result["host"] = [{"name": k, "ms": v[0] / iters / 1e6, "per_call": v[1] / iters}
+                              for k, v in ranked]
+            continue
+        total = sum(t for t, _ in events.values()) / iters / 1e6
+        count = sum(n for _, n in events.values()) / iters
+        print(f"  {line}: {total:.3f} ms in {count:.0f} events per call", flush=True)
+        by_kind: dict[str, float] = defaultdict(float)
+        for name, (t, _) in events.items():
+            by_kind[kind(name)] += t / iters / 1e6
+        if line != "XLA Modules":
+            print("    " + ", ".join(f"{k} {v:.3f}" for k, v in
+                                     sorted(by_kind.items(), key=lambda kv: -kv[1])), flush=True)
+        ranked = sorted(events.items(), key=lambda kv: -kv[1][0])[:top]
+        gaps = _gaps(spans[line], iters, 12)
+        if "Compute" in line:
+            print(f"    idle between kernels per call: {gaps['short_gaps_ms']:.3f} ms in gaps "
+                  f"under 20 us, {gaps['long_gaps_ms']:.3f} ms in "
+                  f"{gaps['long_gaps_per_call']:.1f} longer gaps; the longest:", flush=True)
+            for g in gaps["largest"]:
+                print(f"      {g['us']:9.1f} us after {g['after'][:50]} before "
+                      f"{g['before'][:50]}", flush=True)
+        for name, (t, n) in ranked:
+            print(f"    {t / iters / 1e6:7.3f} ms {n / iters:5.1f}x  {name[:110]}", flush=True)
+        result["lines"][line] = {
+            "ms_per_call": total, "events_per_call": count, "by_kind_ms": dict(by_kind),
+            "gaps": gaps,
+            "top": [{"name": k, "ms": v[0] / iters / 1e6, "per_call": v[1] / iters}
+                    for k, v in ranked]}
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dtype", default="bfloat16")
+    ap.add_argument("--batch", nargs="+", type=int, default=[1, 16])
+    ap.add_argument("--iters", type=int, default=20)
+    ap.add_argument("--top", type=int, default=25)
+    ap.add_argument("--hifigan", default="lj")
+    ap.add_argument("--json", help="write the results here")
+    args = ap.parse_args()
+
+    from fastpitch_tpu.benchmark import _text, benchmark_models
+    from fastpitch_tpu.engine import Buckets, Synthesizer
+
+    fastpitch, hifigan = benchmark_models(hifigan=args.hifigan)
+    results = []
+    for batch in args.batch:
+        synth = Synthesizer(fastpitch, hifigan, backend="jax", dtype=args.dtype,
+                            buckets=Buckets(tokens=(128,), batch=(batch,)))
+        text = _text(synth.frontend, 128)
+        results.append(profile(synth, text, batch, args.iters, args.top))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -82,8 +82,11 @@ def jax_parts(synth: Any, hidden: Any, reps: np.ndarray, n_frames: int, ids: np.
     dtype = be.dtype
     jdt = jax.numpy.bfloat16 if dtype == torch.bfloat16 else jax.numpy.float32
     b = reps.shape[0]
-    args = (be._put(ids), be._put(np.zeros(b, np.int64)), be._put(np.zeros(b, np.float32)),
-            be._put(np.ones(b, np.float32)))
+    def put(a: np.ndarray) -> Any:
+        return jax.device_put(be._host(a), be._device)
+
+    args = (put(ids), put(np.zeros(b, np.int64)), put(np.zeros(b, np.float32)),
+            put(np.ones(b, np.float32)))
     out: dict[str, float] = {}
     enc = be._fns[(0, *ids.shape)]  # the encode graph of this shape (compiled by the engine)
     out["encode_device"] = timed(
@@ -101,7 +104,7 @@ def jax_parts(synth: Any, hidden: Any, reps: np.ndarray, n_frames: int, ids: np.
 
     dec = copy.deepcopy(FastPitchDecoder(synth.fastpitch)).to(dtype).eval()
     states, fn = torchax.extract_jax(dec)
-    r = be._put(np.pad(reps, ((0, 0), (0, hidden.shape[1] - reps.shape[1]))))
+    r = put(np.pad(reps, ((0, 0), (0, hidden.shape[1] - reps.shape[1]))))
     fpdec = jax.jit(lambda s, h, r: fn(s, (h, r)))
     out["fastpitch_decoder"] = timed(lambda: fpdec(states, hidden, r).block_until_ready(), iters)
     voc = copy.deepcopy(synth.hifigan).to(dtype).eval()

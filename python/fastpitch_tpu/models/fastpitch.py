@@ -28,6 +28,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from fastpitch_tpu.models.sequence_conv import SequenceConv1d
 from fastpitch_tpu.models.transformer import (
     ConditionalInput,
     ConditionalLayerNorm,
@@ -253,12 +254,12 @@ class Predictor(nn.Module):
     def forward(self, x: Tensor, mask: Tensor, cond: Tensor | None,
                 isolate_padding: bool = False) -> Tensor:
         maskf = mask.to(x.dtype)
-        h = (self.cond_input(x, cond) * maskf).transpose(1, 2)
+        h = self.cond_input(x, cond) * maskf
         for layer in self.layers:
             h = layer(h, cond)
             if isolate_padding:
-                h = h * maskf.transpose(1, 2)
-        out: Tensor = (self.fc(h.transpose(1, 2)) * maskf).squeeze(-1)
+                h = h * maskf
+        out: Tensor = (self.fc(h) * maskf).squeeze(-1)
         return out
 
 
@@ -266,13 +267,14 @@ class _ConvReLUNorm(nn.Module):
     def __init__(self, c_in: int, c_out: int, kernel_size: int, dropout: float, cond_dim: int,
                  condition_types: tuple[str, ...]) -> None:
         super().__init__()
-        self.conv = nn.Conv1d(c_in, c_out, kernel_size, padding=kernel_size // 2)
+        self.conv = SequenceConv1d(c_in, c_out, kernel_size, padding=kernel_size // 2)
         self.norm = ConditionalLayerNorm(c_out, cond_dim, condition_types)
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: Tensor, cond: Tensor | None) -> Tensor:
-        h = torch.relu(self.conv(x))
-        out: Tensor = self.dropout(self.norm(h.transpose(1, 2), cond).transpose(1, 2))
+        """``x`` ``[batch, time, c_in]`` → ``[batch, time, c_out]``."""
+        h = torch.relu(self.conv.over_time(x))
+        out: Tensor = self.dropout(self.norm(h, cond))
         return out
 
 
@@ -327,12 +329,12 @@ class FastPitch(nn.Module):
         self.duration_predictor = Predictor(d, c.duration_predictor)
         self.pitch_predictor = Predictor(d, c.pitch_predictor)
         k = c.pitch_embedding_kernel_size
-        self.pitch_emb = nn.Conv1d(1, d, k, padding=(k - 1) // 2)
+        self.pitch_emb = SequenceConv1d(1, d, k, padding=(k - 1) // 2)
         self.energy_predictor: Predictor | None = None
         if c.energy_predictor is not None:
             self.energy_predictor = Predictor(d, c.energy_predictor)
             k = c.energy_embedding_kernel_size
-            self.energy_emb = nn.Conv1d(1, d, k, padding=(k - 1) // 2)
+            self.energy_emb = SequenceConv1d(1, d, k, padding=(k - 1) // 2)
         self.proj = nn.Linear(d, c.n_mel_channels)
         # Pitch statistics (Hz) of the training data, as the reference checkpoints store them.
         self.register_buffer("pitch_mean", torch.zeros(1))
@@ -418,13 +420,13 @@ class FastPitch(nn.Module):
         maskf = mask.squeeze(-1).to(x.dtype)
         if iso:
             pitch = pitch * maskf
-        x = x + self.pitch_emb(pitch[:, None, :].to(x.dtype)).transpose(1, 2)
+        x = x + self.pitch_emb.over_time(pitch[:, :, None].to(x.dtype))
         if self.energy_predictor is not None:
             if energy is None:
                 energy = self.energy_predictor(x, mask, cond, iso)
             elif iso:
                 energy = energy * maskf
-            x = x + self.energy_emb(energy[:, None, :].to(x.dtype)).transpose(1, 2)
+            x = x + self.energy_emb.over_time(energy[:, :, None].to(x.dtype))
         elif energy is not None:
             raise ValueError("this model has no energy predictor; energy cannot be given")
         return TokenFeatures(x, mask, log_dur, dur, pitch, energy,

@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from fastpitch_tpu.models.sequence_conv import SequenceConv1d
+
 __all__ = [
     "CONDITION_TYPES",
     "ConditionalInput",
@@ -151,9 +153,9 @@ class ConvFeedForward(nn.Module):
         super().__init__()
         k1, k2 = kernel_size
         self.CoreNet = nn.Sequential(
-            nn.Conv1d(d_model, d_inner, k1, padding=k1 // 2),
+            SequenceConv1d(d_model, d_inner, k1, padding=k1 // 2),
             nn.ReLU(),
-            nn.Conv1d(d_inner, d_model, k2, padding=k2 // 2),
+            SequenceConv1d(d_inner, d_model, k2, padding=k2 // 2),
             nn.Dropout(dropout),
         )
         self.layer_norm = ConditionalLayerNorm(d_model, d_model, condition_types)
@@ -162,10 +164,10 @@ class ConvFeedForward(nn.Module):
     def forward(self, x: Tensor, cond: Tensor | None, inner_mask: Tensor | None = None) -> Tensor:
         h = self.layer_norm(x, cond) if self.pre_lnorm else x
         conv1, relu, conv2, drop = self.CoreNet
-        inner = relu(conv1(h.transpose(1, 2)))
+        inner = relu(conv1.over_time(h))
         if inner_mask is not None:
             inner = inner * inner_mask
-        out: Tensor = drop(conv2(inner)).transpose(1, 2)
+        out: Tensor = drop(conv2.over_time(inner))
         if self.pre_lnorm:
             return x + out
         normed: Tensor = self.layer_norm(x + out, cond)
@@ -186,7 +188,7 @@ class TransformerLayer(nn.Module):
                 isolate_padding: bool = False) -> Tensor:
         maskf = mask.to(x.dtype)
         x = self.dec_attn(x, mask, cond) * maskf
-        inner_mask = maskf.transpose(1, 2) if isolate_padding else None
+        inner_mask = maskf if isolate_padding else None
         out: Tensor = self.pos_ff(x, cond, inner_mask) * maskf
         return out
 

@@ -97,7 +97,7 @@ def training_losses(model: FastPitch, aligner: AlignmentEncoder, batch: Batch,
     durations = durations_from_alignment(hard)  # [B, N], sums to the mel lengths
     voiced = batch.voiced.float()
     pitch_tgt = _per_token(batch.pitch.float(), voiced, hard)
-    hidden = hidden + model.pitch_emb(pitch_tgt[:, None].to(hidden.dtype)).transpose(1, 2)
+    hidden = hidden + model.pitch_emb.over_time(pitch_tgt[:, :, None].to(hidden.dtype))
     losses: dict[str, Tensor] = {}
     maskf = mask.float()
     n_tokens = maskf.sum().clamp(min=1)
@@ -107,7 +107,7 @@ def training_losses(model: FastPitch, aligner: AlignmentEncoder, batch: Batch,
         ones = torch.ones_like(voiced)
         energy_tgt = _per_token(batch.energy.float(), ones, hard)
         energy_pred = model.energy_predictor(hidden, mask3, cond)
-        hidden = hidden + model.energy_emb(energy_tgt[:, None].to(hidden.dtype)).transpose(1, 2)
+        hidden = hidden + model.energy_emb.over_time(energy_tgt[:, :, None].to(hidden.dtype))
         losses["energy"] = (((energy_pred.float() - energy_tgt) ** 2) * maskf).sum() / n_tokens
     frames, lengths = regulate_length(durations, hidden, 1.0, batch.mel.shape[2])
     dec_cond = cond if cfg.decoder.condition_types else None

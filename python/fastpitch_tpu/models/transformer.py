@@ -164,6 +164,7 @@ class ConvFeedForward(nn.Module):
     def forward(self, x: Tensor, cond: Tensor | None, inner_mask: Tensor | None = None) -> Tensor:
         h = self.layer_norm(x, cond) if self.pre_lnorm else x
         conv1, relu, conv2, drop = self.CoreNet
+        assert isinstance(conv1, SequenceConv1d) and isinstance(conv2, SequenceConv1d)
         inner = relu(conv1.over_time(h))
         if inner_mask is not None:
             inner = inner * inner_mask

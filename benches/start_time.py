@@ -3,9 +3,10 @@ a filled compilation cache, and the compilation of every default bucket (``warmu
 
     PYTHONPATH=python python benches/start_time.py --backend jax --dtype bfloat16
 
-Three fresh Python processes run one after another on one cache folder (a new temporary one
+Two fresh Python processes run one after another on one cache folder (a new temporary one
 unless ``--cache-dir``): *cold* (empty cache: first audio, then ``warmup()`` of every default
-bucket), *warm* (the cache now full: first audio, then ``warmup()`` again). Times to first audio
+bucket), *warm* (the cache now full: first audio, then ``warmup()`` again); with
+``--no-warmup`` both stop at the first audio. Times to first audio
 are measured by this process from the child's start (interpreter, imports, loading the
 checkpoints, building the backend, the graphs of the first sentence, synthesis) to the moment the
 child has the audio. The FastPitch is the benchmark model of ``fastpitch-tpu bench`` (random
@@ -98,14 +99,12 @@ def main() -> None:
         rows = {}
         for name in ("cold", "warm"):
             rows[name] = r = run_child(args, fastpitch, cache)
+            warmup = ("" if args.no_warmup else f"warmup() of every default bucket "
+                      f"{r['warmup_s']:.1f} s, {r['graphs_compiled']} graphs; ")
             print(f"{name:>5} cache: first audio {r['first_audio_s']:.2f} s after the process "
                   f"started (imports {r['import_s']:.2f} s, checkpoints + backend "
                   f"{r['build_s']:.2f} s, first synthesis {r['first_synthesis_s']:.2f} s); "
-                  + ("" if args.no_warmup else
-                     f"warmup() of every default bucket {r['warmup_s']:.1f} s "
-                     f"({r['graphs_compiled']} graphs; ")
-                  + f"{r['backend']} on {r['device']}" + ("" if args.no_warmup else ")"),
-                  flush=True)
+                  f"{warmup}{r['backend']} on {r['device']}", flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps({"backend": args.backend, "dtype": args.dtype,
                                                **rows}, indent=1))

@@ -9,7 +9,8 @@ bucket), *warm* (the cache now full: first audio, then ``warmup()`` again); with
 ``--no-warmup`` both stop at the first audio. Times to first audio
 are measured by this process from the child's start (interpreter, imports, loading the
 checkpoints, building the backend, the graphs of the first sentence, synthesis) to the moment the
-child has the audio. The FastPitch is the benchmark model of ``fastpitch-tpu bench`` (random
+child has the audio. With the jax backend a warm process finds the converted weights and the
+saved graphs in the cache and does not import PyTorch (the report says so). The FastPitch is the benchmark model of ``fastpitch-tpu bench`` (random
 weights, FastPitch 1.1 size) exported to a file, unless ``--fastpitch`` names a checkpoint.
 """
 
@@ -47,6 +48,7 @@ def child(args: argparse.Namespace) -> None:
         "first_synthesis_s": t_audio - t_built, "audio_s": audio.duration,
         "warmup_s": t_warm - t_audio, "graphs_compiled": graphs,
         "backend": synth.backend.name, "device": synth.backend.device,
+        "pytorch_imported": "torch" in sys.modules,
     }), flush=True)
 
 
@@ -104,7 +106,8 @@ def main() -> None:
             print(f"{name:>5} cache: first audio {r['first_audio_s']:.2f} s after the process "
                   f"started (imports {r['import_s']:.2f} s, checkpoints + backend "
                   f"{r['build_s']:.2f} s, first synthesis {r['first_synthesis_s']:.2f} s); "
-                  f"{warmup}{r['backend']} on {r['device']}", flush=True)
+                  f"{warmup}{r['backend']} on {r['device']}"
+                  f"{'' if r['pytorch_imported'] else ', without importing PyTorch'}", flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps({"backend": args.backend, "dtype": args.dtype,
                                                **rows}, indent=1))

@@ -213,7 +213,9 @@ def test_top_level_names_import_the_engine_on_first_use() -> None:
 
     code = ("import sys, fastpitch_tpu; assert 'torch' not in sys.modules; "
             "from fastpitch_tpu import synthesize, Synthesizer, Audio; "
-            "assert 'torch' in sys.modules and Synthesizer.__module__ == 'fastpitch_tpu.engine'")
+            "assert Synthesizer.__module__ == 'fastpitch_tpu.engine'; "
+            # The engine imports PyTorch only when models are loaded (a warm jax backend never).
+            "assert 'torch' not in sys.modules")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr

@@ -3,10 +3,10 @@
 The text frontend (:class:`TextFrontend`) reproduces NVIDIA's FastPitch frontends token for token
 (DeepLearningExamples and NeMo flavors) at Rust speed.
 
-The models (:mod:`fastpitch_tpu.models`, :mod:`fastpitch_tpu.checkpoints`,
-:mod:`fastpitch_tpu.audio`) and the engine need the ``models`` extra (PyTorch); they are imported
-on first use (``fastpitch_tpu.synthesize``, ``fastpitch_tpu.Synthesizer``,
-``fastpitch_tpu.Audio``), so the frontend works without it.
+The models (:mod:`fastpitch_tpu.models`, :mod:`fastpitch_tpu.checkpoints`) and the engine need
+the ``models`` extra (PyTorch). The engine (``fastpitch_tpu.synthesize``,
+``fastpitch_tpu.Synthesizer``, ``fastpitch_tpu.Audio``) is imported on first use and imports
+PyTorch only when it loads models: with the jax backend and a warm cache it does not at all.
 """
 
 from typing import TYPE_CHECKING, Any

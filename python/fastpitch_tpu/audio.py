@@ -19,11 +19,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
-import torch.nn.functional as F
 from numpy.typing import NDArray
-from torch import Tensor
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 __all__ = ["LOG_CLAMP", "Audio", "mel_filter_bank", "mel_spectrogram", "wav_header"]
 
@@ -142,6 +144,8 @@ def mel_filter_bank(
 ) -> Tensor:
     """Triangular mel filters ``[num_mels, n_fft // 2 + 1]`` (Slaney scale and normalization);
     ``fmax=None`` means ``sampling_rate / 2``."""
+    import torch
+
     top = sampling_rate / 2.0 if fmax is None else float(fmax)
     return torch.from_numpy(_filter_bank(sampling_rate, n_fft, num_mels, float(fmin), top).copy())
 
@@ -162,6 +166,9 @@ def mel_spectrogram(
     Returns ``[batch, num_mels, frames]`` (``[num_mels, frames]`` for 1-D input), float32, with
     ``frames = samples // hop_size`` for the default sizes.
     """
+    import torch
+    import torch.nn.functional as F
+
     one = audio.dim() == 1
     x = audio.float().reshape(1, -1) if one else audio.float()
     if x.dim() != 2:

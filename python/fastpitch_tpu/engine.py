@@ -27,22 +27,22 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 import platformdirs
-import torch
 from numpy.typing import NDArray
 
 from fastpitch_tpu.audio import Audio
 from fastpitch_tpu.backends import Backend, create_backend, local_devices
 from fastpitch_tpu.errors import InvalidTextError
 from fastpitch_tpu.frontend import TextFrontend
-from fastpitch_tpu.models.denoiser import Denoiser
-from fastpitch_tpu.models.fastpitch import FastPitch
-from fastpitch_tpu.models.hifigan import HiFiGAN
-from fastpitch_tpu.models.stages import DecodeStage, EncodeStage
-from fastpitch_tpu.voices import vocoder_for
+from fastpitch_tpu.model_source import ModelSource, VoiceInfo
+
+if TYPE_CHECKING:
+    from fastpitch_tpu.models.denoiser import Denoiser
+    from fastpitch_tpu.models.fastpitch import FastPitch
+    from fastpitch_tpu.models.hifigan import HiFiGAN
 
 __all__ = ["Buckets", "SynthesisOptions", "Synthesizer", "synthesize"]
 
@@ -186,31 +186,19 @@ class Synthesizer:
         defaults: SynthesisOptions | None = None,
         devices: str | Sequence[str] | None = None,
     ) -> None:
-        from fastpitch_tpu.checkpoints import load_fastpitch, load_hifigan
-
-        self.fastpitch = fastpitch if isinstance(fastpitch, FastPitch) else load_fastpitch(fastpitch)
-        if hifigan is None:
-            hifigan = vocoder_for(fastpitch)
-        self.hifigan = hifigan if isinstance(hifigan, HiFiGAN) else load_hifigan(hifigan)
-        self.fastpitch.eval()
-        self.hifigan.eval()
-        cfg = self.fastpitch.config
-        if cfg.n_mel_channels != self.hifigan.config.num_mels:
-            raise ValueError(
-                f"FastPitch makes {cfg.n_mel_channels} mel bands but the vocoder takes "
-                f"{self.hifigan.config.num_mels}"
-            )
-        if cfg.hop_length != self.hifigan.config.hop_length:
-            log.warning("FastPitch was trained with hop %d, the vocoder upsamples by %d",
-                        cfg.hop_length, self.hifigan.config.hop_length)
-        self.frontend = self._frontend(frontend)
         self.buckets = buckets or Buckets()
+        cache = cache_dir if cache_dir is not None else default_cache_dir()
+        # The models are loaded when something needs them: a backend that finds what it needs
+        # in the cache (the jax backend's converted weights and saved graphs) does not.
+        self._source = ModelSource(fastpitch, hifigan, pad_to=self.buckets.max_tokens,
+                                   cache_dir=cache)
+        self.info: VoiceInfo = self._source.info()
+        """The models' facts the engine uses (frontend, symbols, sample rate, hop)."""
+        self.frontend = self._frontend(frontend)
         self.defaults = defaults or SynthesisOptions()
-        self.sample_rate = int(self.hifigan.config.sampling_rate)
-        self.hop_length = int(self.hifigan.config.hop_length)
+        self.sample_rate = self.info.sample_rate
+        self.hop_length = self.info.hop_length
         self.dtype = dtype
-        encode = EncodeStage(self.fastpitch, pad_to=self.buckets.max_tokens)
-        decode = DecodeStage(self.fastpitch, self.hifigan)
         if devices is not None and device is not None:
             raise ValueError("pass device= (one device) or devices= (several), not both")
         targets: list[str | None]
@@ -224,17 +212,26 @@ class Synthesizer:
             targets = list(devices)
             if not targets:
                 raise ValueError("devices is empty")
-        cache = cache_dir if cache_dir is not None else default_cache_dir()
         self.replicas: list[Backend] = [
-            create_backend(backend, encode, decode, dtype=dtype, device=d, cache_dir=cache)
+            create_backend(backend, self._source, dtype=dtype, device=d, cache_dir=cache)
             for d in targets
         ]
         """One backend per device; batches are spread over them (the first also streams)."""
         self.backend: Backend = self.replicas[0]
         self._denoiser: Denoiser | None = None
 
+    @property
+    def fastpitch(self) -> FastPitch:
+        """The FastPitch model (loaded on first use where the backend did not need it)."""
+        return self._source.fastpitch
+
+    @property
+    def hifigan(self) -> HiFiGAN:
+        """The HiFi-GAN generator (loaded on first use where the backend did not need it)."""
+        return self._source.hifigan
+
     def _frontend(self, frontend: str | TextFrontend | None) -> TextFrontend:
-        cfg = self.fastpitch.config
+        cfg = self.info
         if frontend is None:
             if cfg.frontend is None:
                 raise ValueError(
@@ -302,8 +299,8 @@ class Synthesizer:
         before = self.compile_count()
         encodes = [(n, t) for n in b.batch for t in b.tokens]
         decodes = [(n, f) for n in b.batch for f in b.frames]
-        pad = self.fastpitch.config.padding_idx
-        n_symbols = self.fastpitch.config.n_symbols
+        pad = self.info.padding_idx
+        n_symbols = self.info.n_symbols
         if workers is None:
             workers = self.backend.compile_threads()
         threads = max(1, workers) if self.backend.parallel_compile else 1
@@ -371,7 +368,7 @@ class Synthesizer:
         """
         if not isinstance(text, str):
             raise TypeError(f"text {index} is not a string")
-        n_speakers = self.fastpitch.config.n_speakers
+        n_speakers = self.info.n_speakers
         if not 0 <= opts.speaker < n_speakers:
             raise ValueError(f"speaker must be in [0, {n_speakers}), got {opts.speaker}")
         limit = self.buckets.max_tokens
@@ -541,7 +538,7 @@ class Synthesizer:
         # frame count (padding would only add work).
         n = b.batch_bucket(len(batch)) if backend.compiles else len(batch)
         t = b.token_bucket(max(len(c.ids) for c in batch))
-        pad = self.fastpitch.config.padding_idx
+        pad = self.info.padding_idx
         ids = np.full((n, t), pad, dtype=np.int64)
         speaker = np.zeros(n, np.int64)
         shift = np.zeros(n, np.float32)
@@ -572,7 +569,11 @@ class Synthesizer:
             c.audio = np.ascontiguousarray(samples, dtype=np.float32)
 
     def _denoise(self, samples: NDArray[np.float32], strength: float) -> NDArray[np.float32]:
+        import torch
+
         if self._denoiser is None:
+            from fastpitch_tpu.models.denoiser import Denoiser
+
             self._denoiser = Denoiser(self.hifigan)
         with torch.no_grad():
             out = self._denoiser(torch.from_numpy(np.ascontiguousarray(samples)), strength)

@@ -16,12 +16,10 @@ from __future__ import annotations
 import importlib.util
 import os
 
-import torch
+from fastpitch_tpu.backends.base import DTYPES, Backend, StageSource
 
-from fastpitch_tpu.backends.base import DTYPES, Backend
-from fastpitch_tpu.models.stages import DecodeStage, EncodeStage
-
-__all__ = ["BACKENDS", "DTYPES", "Backend", "auto_backend", "create_backend", "local_devices"]
+__all__ = ["BACKENDS", "DTYPES", "Backend", "StageSource", "auto_backend", "create_backend",
+           "local_devices"]
 
 BACKENDS = ("torch", "torch_compile", "jax", "torch_xla")
 
@@ -35,13 +33,15 @@ def auto_backend() -> str:
     if _has("torch_xla") and os.environ.get("PJRT_DEVICE", "").upper() == "TPU":
         return "torch_xla"
     if _has("jax") and _has("torchax"):
-        try:
-            import jax
+        from fastpitch_tpu.backends.jax_backend import jax_devices
 
-            if any(d.platform in ("tpu", "gpu") for d in jax.devices()):
+        try:
+            if any(d.split(":")[0] in ("tpu", "gpu") for d in jax_devices()):
                 return "jax"
         except RuntimeError:
             pass
+    import torch
+
     if torch.cuda.is_available():
         return "torch_compile"
     return "torch"
@@ -55,6 +55,8 @@ def local_devices(name: str) -> list[str | None]:
     if name == "auto":
         name = auto_backend()
     if name in ("torch", "torch_compile"):
+        import torch
+
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
         return [f"cuda:{i}" for i in range(count)] if count else ["cpu"]
     if name == "jax":
@@ -66,30 +68,23 @@ def local_devices(name: str) -> list[str | None]:
     raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)} or 'auto'")
 
 
-def create_backend(name: str, encode: EncodeStage, decode: DecodeStage, *, dtype: str,
-                   device: str | None = None, cache_dir: str | None = None) -> Backend:
-    """Instantiate backend ``name`` (or ``"auto"``) over the two stages."""
+def create_backend(name: str, source: StageSource, *, dtype: str, device: str | None = None,
+                   cache_dir: str | None = None) -> Backend:
+    """Instantiate backend ``name`` (or ``"auto"``) over the two stages ``source`` gives."""
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got {dtype!r}")
     if name == "auto":
         name = auto_backend()
-    torch_dtype = DTYPES[dtype]
+    kind: type[Backend]
     if name == "torch":
-        from fastpitch_tpu.backends.torch_backend import TorchBackend
-
-        return TorchBackend(encode, decode, dtype=torch_dtype, device=device, cache_dir=cache_dir)
-    if name == "torch_compile":
-        from fastpitch_tpu.backends.torch_backend import TorchCompileBackend
-
-        return TorchCompileBackend(encode, decode, dtype=torch_dtype, device=device,
-                                   cache_dir=cache_dir)
-    if name == "jax":
-        from fastpitch_tpu.backends.jax_backend import JaxBackend
-
-        return JaxBackend(encode, decode, dtype=torch_dtype, device=device, cache_dir=cache_dir)
-    if name == "torch_xla":
-        from fastpitch_tpu.backends.torch_xla_backend import TorchXlaBackend
-
-        return TorchXlaBackend(encode, decode, dtype=torch_dtype, device=device,
-                               cache_dir=cache_dir)
-    raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)} or 'auto'")
+        from fastpitch_tpu.backends.torch_backend import TorchBackend as kind
+    elif name == "torch_compile":
+        from fastpitch_tpu.backends.torch_backend import TorchCompileBackend as kind
+    elif name == "jax":
+        from fastpitch_tpu.backends.jax_backend import JaxBackend as kind
+    elif name == "torch_xla":
+        from fastpitch_tpu.backends.torch_xla_backend import TorchXlaBackend as kind
+    else:
+        raise ValueError(
+            f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)} or 'auto'")
+    return kind(source, dtype=dtype, device=device, cache_dir=cache_dir)

@@ -9,17 +9,43 @@ from __future__ import annotations
 
 import abc
 import os
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-import torch
 from numpy.typing import NDArray
 
-from fastpitch_tpu.models.stages import DecodeStage, EncodeStage
+if TYPE_CHECKING:
+    import torch
 
-__all__ = ["DTYPES", "Backend"]
+    from fastpitch_tpu.models.stages import DecodeStage, EncodeStage
 
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+__all__ = ["DTYPES", "Backend", "StageSource", "torch_dtype"]
+
+DTYPES = ("float32", "bfloat16", "float16")
+
+
+def torch_dtype(name: str) -> torch.dtype:
+    """The PyTorch dtype called ``name`` (one of :data:`DTYPES`)."""
+    import torch
+
+    return {"float32": torch.float32, "bfloat16": torch.bfloat16,
+            "float16": torch.float16}[name]
+
+
+class StageSource(Protocol):
+    """Where a backend gets the two stages' modules
+    (:class:`fastpitch_tpu.model_source.ModelSource`)."""
+
+    folder: Path | None
+    """A cache folder for this pair of models (None: none), where a backend may keep what it
+    derives from the weights."""
+    pad_to: int
+    """The token count the encode stage pads its states to (the largest token bucket)."""
+
+    def stages(self) -> tuple[EncodeStage, DecodeStage]:
+        """The encode and decode stages (loading the models if they are not yet loaded)."""
+        ...
 
 
 class Backend(abc.ABC):
@@ -27,8 +53,8 @@ class Backend(abc.ABC):
 
     name: str = "?"
 
-    def __init__(self, encode: EncodeStage, decode: DecodeStage, *, dtype: torch.dtype,
-                 device: str | None = None, cache_dir: str | None = None) -> None:
+    def __init__(self, source: StageSource, *, dtype: str, device: str | None = None,
+                 cache_dir: str | None = None) -> None:
         self.dtype = dtype
         self.device_name = device
         self.cache_dir = cache_dir

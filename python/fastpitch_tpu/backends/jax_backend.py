@@ -9,6 +9,12 @@ cache (``cache_dir``). The graphs' folder is named by a digest of everything a t
 depends on besides the weights' values (this package's version and model code, jax and torchax
 versions, the models' configurations, dtype, platform, parameter shapes), so a changed model
 never reuses a stale graph.
+
+The converted weights are kept too, beside the models' facts in the pair's cache folder
+(``StageSource.folder``, ``jax-<dtype>-<platform>-<tokens>.safetensors`` with the graphs' digest
+in a ``.json``): a process that finds them and the saved graphs of its shapes starts without
+loading the checkpoints or importing PyTorch and torchax; they are loaded only if a shape has to
+be traced.
 """
 
 from __future__ import annotations
@@ -20,26 +26,43 @@ import importlib.metadata
 import importlib.util
 import json
 import logging
+import os
 import sys
 import threading
 import types
+import typing
 import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from numpy.typing import NDArray
 
 from fastpitch_tpu.atomic_files import write_atomic
-from fastpitch_tpu.backends.base import Backend
-from fastpitch_tpu.models.stages import DecodeStage, EncodeStage
+from fastpitch_tpu.backends.base import Backend, StageSource, torch_dtype
+
+if typing.TYPE_CHECKING:
+    from fastpitch_tpu.models.stages import DecodeStage, EncodeStage
 
 __all__ = ["JaxBackend", "jax_devices"]
 
 log = logging.getLogger("fastpitch_tpu")
 
 _CACHE_SET = False
+
+
+def _jax() -> Any:
+    # Unless told otherwise, let JAX's GPU memory pool grow on demand instead of reserving 75 %
+    # of the device when it starts (which alone takes 1.4 s on an H200, and leaves nothing to
+    # other processes). Read when JAX creates its GPU client, so this works until then.
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    try:
+        import jax
+    except ImportError as e:
+        raise ImportError(
+            "the jax backend needs jax and torchax: pip install 'fastpitch-tpu[jax]'"
+        ) from e
+    return jax
 
 
 def _jax_modules() -> tuple[Any, Any]:
@@ -53,8 +76,8 @@ def _jax_modules() -> tuple[Any, Any]:
         sys.modules["flax"].training = sys.modules["flax.training"]  # type: ignore[attr-defined]
         sys.modules["flax.training"].checkpoints = (  # type: ignore[attr-defined]
             sys.modules["flax.training.checkpoints"])
+    jax = _jax()
     try:
-        import jax
         import torchax
     except ImportError as e:
         raise ImportError(
@@ -65,8 +88,7 @@ def _jax_modules() -> tuple[Any, Any]:
 
 def jax_devices() -> list[str]:
     """Every device of JAX's default platform, as ``"platform:index"`` names."""
-    jax, _ = _jax_modules()
-    devices = jax.devices()
+    devices = _jax().devices()
     return [f"{d.platform}:{i}" for i, d in enumerate(devices)]
 
 
@@ -74,10 +96,10 @@ class JaxBackend(Backend):
     name = "jax"
     parallel_compile = True
 
-    def __init__(self, encode: EncodeStage, decode: DecodeStage, *, dtype: torch.dtype,
-                 device: str | None = None, cache_dir: str | None = None) -> None:
-        super().__init__(encode, decode, dtype=dtype, device=device, cache_dir=cache_dir)
-        jax, torchax = _jax_modules()
+    def __init__(self, source: StageSource, *, dtype: str, device: str | None = None,
+                 cache_dir: str | None = None) -> None:
+        super().__init__(source, dtype=dtype, device=device, cache_dir=cache_dir)
+        jax = _jax()
         self._jax = jax
         global _CACHE_SET
         if cache_dir and not _CACHE_SET:
@@ -95,12 +117,7 @@ class JaxBackend(Backend):
                                  f"machine has {jax_devices()}): {e}") from None
         self.device_name = (f"{self._device.platform}:"
                             f"{jax.devices(self._device.platform).index(self._device)}")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            enc_states, self._enc_fn = torchax.extract_jax(copy.deepcopy(encode).to(dtype).eval())
-            dec_states, self._dec_fn = torchax.extract_jax(copy.deepcopy(decode).to(dtype).eval())
-        self._enc_states = jax.device_put(enc_states, self._device)
-        self._dec_states = jax.device_put(dec_states, self._device)
+        self._source = source
         self._fns: dict[tuple[int, ...], Any] = {}
         """One compiled executable per shape: ``(0, batch, tokens)`` encode, ``(1, frames,
         batch, tokens)`` decode."""
@@ -109,23 +126,90 @@ class JaxBackend(Backend):
         self._export_failed = False
         self._hidden: Any = None
         """Shape and dtype of the encoder states (from the first encode graph)."""
-        self._graphs = (Path(cache_dir) / "graphs" / self._graph_digest(encode, decode, dtype)
-                        if cache_dir else None)
+        self._tracing: tuple[Any, Any, Any] | None = None
+        """torchax's encode and decode functions and its thread state, made on the first
+        trace."""
+        ready = self._ready_files(source)
+        loaded = self._load_ready(*ready) if ready is not None else None
+        if loaded is None:
+            encode, decode = source.stages()
+            states, digest = self._convert(encode, decode)
+            if ready is not None:
+                self._save_ready(*ready, states, digest)
+        else:
+            states, digest = loaded
+        self._enc_states = jax.device_put(states[0], self._device)
+        self._dec_states = jax.device_put(states[1], self._device)
+        self._graphs = Path(cache_dir) / "graphs" / digest if cache_dir else None
+
+    def _ready_files(self, source: StageSource) -> tuple[Path, Path] | None:
+        """Where the converted weights (safetensors) and their facts (JSON) are kept."""
+        if source.folder is None:
+            return None
+        stem = f"jax-{self.dtype}-{self._device.platform}-{source.pad_to}"
+        return source.folder / f"{stem}.safetensors", source.folder / f"{stem}.json"
+
+    def _convert(self, encode: EncodeStage, decode: DecodeStage) -> tuple[Any, str]:
+        """The stages' weights as JAX arrays (in the backend's dtype) and the graphs' digest;
+        keeps torchax's functions of the stages for tracing."""
+        _, torchax = _jax_modules()
+        dtype = torch_dtype(self.dtype)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            enc_states, enc_fn = torchax.extract_jax(copy.deepcopy(encode).to(dtype).eval())
+            dec_states, dec_fn = torchax.extract_jax(copy.deepcopy(decode).to(dtype).eval())
         # torchax keeps its tracing state in a thread-local. Releases that hold a list there
         # give it only to the thread which created the environment: a device or compile thread
-        # that traces gets a copy of this thread's list first. (Releases with a per-thread
+        # that traces gets a copy of that thread's list first. (Releases with a per-thread
         # factory need nothing.)
         env = torchax.default_env()
         content = getattr(env._property, "content", None)
-        self._torchax_state = (env._property,
-                               list(content) if isinstance(content, list) else None)
+        state = (env._property, list(content) if isinstance(content, list) else None)
+        self._tracing = (enc_fn, dec_fn, state)
+        return (enc_states, dec_states), self._graph_digest(encode, decode)
 
-    def _thread_state(self) -> None:
-        local, content = self._torchax_state
+    def _save_ready(self, weights: Path, facts: Path, states: Any, digest: str) -> None:
+        from safetensors.numpy import save
+
+        flat = {f"{stage}.{name}": np.asarray(array)
+                for stage, tree in zip(("encode", "decode"), states) for name, array in tree.items()}
+        try:
+            weights.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(weights, save(flat))
+            write_atomic(facts, json.dumps({"graphs": digest, "encode": sorted(states[0]),
+                                            "decode": sorted(states[1])}))
+        except OSError as e:
+            log.warning("could not save the converted weights in %s (%s)", weights.parent, e)
+
+    def _load_ready(self, weights: Path, facts: Path) -> tuple[Any, str] | None:
+        """The converted weights and graphs' digest kept by an earlier process, or None."""
+        if not (weights.is_file() and facts.is_file()):
+            return None
+        try:
+            from safetensors.numpy import load_file
+
+            meta = json.loads(facts.read_text(encoding="utf-8"))
+            flat = load_file(str(weights))  # host arrays: moved to the device in one transfer
+            states = tuple({name: flat[f"{stage}.{name}"] for name in meta[stage]}
+                           for stage in ("encode", "decode"))
+            return states, str(meta["graphs"])
+        except Exception as e:  # damaged or foreign: convert again
+            log.warning("ignoring the converted weights %s (%s)", weights, e)
+            return None
+
+    def _trace_fns(self) -> tuple[Any, Any]:
+        """torchax's functions of the two stages, with this thread's torchax state in place.
+        A backend built from converted weights loads the models and torchax here, the first
+        time a shape has to be traced. Called with the lock held, before tracing."""
+        if self._tracing is None:
+            self._convert(*self._source.stages())
+        assert self._tracing is not None
+        enc_fn, dec_fn, (local, content) = self._tracing
         if content is not None and not hasattr(local, "content"):
             local.content = list(content)
+        return enc_fn, dec_fn
 
-    def _graph_digest(self, encode: EncodeStage, decode: DecodeStage, dtype: torch.dtype) -> str:
+    def _graph_digest(self, encode: EncodeStage, decode: DecodeStage) -> str:
         import fastpitch_tpu
         from fastpitch_tpu import models
 
@@ -137,7 +221,7 @@ class JaxBackend(Backend):
         facts = {
             "package": fastpitch_tpu.__version__, "code": code.hexdigest(),
             "jax": self._jax.__version__, "torchax": importlib.metadata.version("torchax"),
-            "dtype": str(dtype), "platform": self._device.platform,
+            "dtype": str(torch_dtype(self.dtype)), "platform": self._device.platform,
             "fastpitch": repr(encode.fastpitch.config), "hifigan": repr(decode.hifigan.config),
             "pitch_stats": repr(encode.pitch_stats), "pad_to": encode.pad_to, "shapes": shapes,
         }
@@ -158,6 +242,7 @@ class JaxBackend(Backend):
         # backend's, which covers GPUs; other devices (cpu, tpu) already have canonical names.
         platform = self._device.platform
         platforms = None if platform == self._jax.default_backend() else [platform]
+        self._trace_fns()
         exported = export.export(self._jax.jit(trace), platforms=platforms)(*args)
         if path is not None:
             try:
@@ -179,6 +264,7 @@ class JaxBackend(Backend):
                 log.warning("the jax graphs cannot be saved or loaded here (%s); each process "
                             "traces them again", e)
                 self._export_failed = True
+            self._trace_fns()
             return self._jax.jit(trace).trace(*args).lower()
 
     @staticmethod
@@ -199,7 +285,6 @@ class JaxBackend(Backend):
         compiled = self._fns.get(key)
         if compiled is not None:
             return compiled
-        self._thread_state()
         with self._lock:
             compiled = self._fns.get(key)
             if compiled is not None:
@@ -233,18 +318,16 @@ class JaxBackend(Backend):
         return compiled
 
     def _encode_trace(self) -> Any:
-        enc_fn = self._enc_fn
-
         def trace(states: Any, ids: Any, speaker: Any, shift: Any, scale: Any) -> Any:
-            return enc_fn(states, (ids, speaker, shift, scale))
+            assert self._tracing is not None  # _trace_fns() ran before tracing
+            return self._tracing[0](states, (ids, speaker, shift, scale))
 
         return trace
 
     def _decode_trace(self, n_frames: int) -> Any:
-        dec_fn = self._dec_fn
-
         def trace(states: Any, h: Any, reps: Any, spk: Any) -> Any:
-            return dec_fn(states, (h, reps, spk, n_frames))
+            assert self._tracing is not None
+            return self._tracing[1](states, (h, reps, spk, n_frames))
 
         return trace
 

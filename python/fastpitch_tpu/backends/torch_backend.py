@@ -12,8 +12,7 @@ import torch
 from numpy.typing import NDArray
 from torch import Tensor
 
-from fastpitch_tpu.backends.base import Backend
-from fastpitch_tpu.models.stages import DecodeStage, EncodeStage
+from fastpitch_tpu.backends.base import Backend, StageSource, torch_dtype
 
 __all__ = ["TorchBackend", "TorchCompileBackend"]
 
@@ -24,9 +23,9 @@ class TorchBackend(Backend):
     name = "torch"
     compiles = False
 
-    def __init__(self, encode: EncodeStage, decode: DecodeStage, *, dtype: torch.dtype,
-                 device: str | None = None, cache_dir: str | None = None) -> None:
-        super().__init__(encode, decode, dtype=dtype, device=device, cache_dir=cache_dir)
+    def __init__(self, source: StageSource, *, dtype: str, device: str | None = None,
+                 cache_dir: str | None = None) -> None:
+        super().__init__(source, dtype=dtype, device=device, cache_dir=cache_dir)
         if device is None:
             device = "cuda" if torch.cuda.is_available() else "cpu"
         try:
@@ -35,8 +34,9 @@ class TorchBackend(Backend):
             raise ValueError(f"unknown device {device!r} (e.g. cpu, cuda, cuda:1): {e}") from None
         self.device_name = str(self.torch_device)
         # Copies: the caller's modules keep their dtype and device.
-        self._encode = copy.deepcopy(encode).to(self.torch_device, dtype).eval()
-        self._decode = copy.deepcopy(decode).to(self.torch_device, dtype).eval()
+        encode, decode = source.stages()
+        self._encode = copy.deepcopy(encode).to(self.torch_device, torch_dtype(dtype)).eval()
+        self._decode = copy.deepcopy(decode).to(self.torch_device, torch_dtype(dtype)).eval()
 
     def _t(self, a: NDArray[Any]) -> Tensor:
         return torch.from_numpy(np.ascontiguousarray(a)).to(self.torch_device)
@@ -79,9 +79,9 @@ class TorchCompileBackend(TorchBackend):
     name = "torch_compile"
     compiles = True
 
-    def __init__(self, encode: EncodeStage, decode: DecodeStage, *, dtype: torch.dtype,
-                 device: str | None = None, cache_dir: str | None = None) -> None:
-        super().__init__(encode, decode, dtype=dtype, device=device, cache_dir=cache_dir)
+    def __init__(self, source: StageSource, *, dtype: str, device: str | None = None,
+                 cache_dir: str | None = None) -> None:
+        super().__init__(source, dtype=dtype, device=device, cache_dir=cache_dir)
         if cache_dir:
             os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", cache_dir)
         # CUDA graphs on a GPU; FASTPITCH_TPU_COMPILE_MODE picks another torch.compile mode

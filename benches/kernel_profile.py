@@ -2,8 +2,9 @@
 
     PYTHONPATH=python python benches/kernel_profile.py --batch 1 16
 
-Runs the benchmark passage (128 tokens, as ``fastpitch-tpu bench``) through the engine with the jax
-backend on a GPU and records it with JAX's profiler. Prints, per batch size: the median wall time
+Runs the benchmark passage (128 tokens, as ``fastpitch-tpu bench``) through the engine on a GPU
+with the jax backend, recorded with JAX's profiler, or with ``--backend torch_compile``, recorded
+with PyTorch's profiler (its kernels, also those replayed from CUDA graphs). Prints, per batch size: the median wall time
 of a call and, for each line of the GPU's trace (XLA's modules, its operations, each stream's
 kernels), the device time per call (compared with the wall time it shows how much is host work,
 launches and transfers), the number of events per call, the time per kind (convolutions, matrix
@@ -86,10 +87,31 @@ def _gaps(spans: list[tuple[float, float, str]], iters: int, top: int) -> dict[s
             "largest": [{"us": g / 1e3, "after": a, "before": b} for g, a, b in found[:top]]}
 
 
+def _torch_events(synth: Any, texts: list[str],
+                  iters: int) -> dict[str, dict[str, list[float]]]:
+    """The CUDA kernels PyTorch's profiler sees over ``iters`` calls (name: [ns, count]) and the
+    host's CUDA-graph and kernel launches."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        for _ in range(iters):
+            synth.synthesize(texts)
+        torch.cuda.synchronize()
+    kernels: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    launches: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for event in prof.events():
+        if event.device_type == torch.autograd.DeviceType.CUDA:
+            kernels[event.name][0] += event.device_time * 1e3
+            kernels[event.name][1] += 1
+        elif "GraphLaunch" in event.name or "LaunchKernel" in event.name:
+            launches[event.name][0] += event.cpu_time * 1e3
+            launches[event.name][1] += 1
+    return {"CUDA kernels": kernels, "host launches": launches}
+
+
 def profile(synth: Any, text: str, batch: int, iters: int, top: int) -> dict[str, Any]:
     import tempfile
-
-    import jax
 
     from fastpitch_tpu.benchmark import _StageClock
 
@@ -105,12 +127,18 @@ def profile(synth: Any, text: str, batch: int, iters: int, top: int) -> dict[str
         s1, s2 = clock.take()
         stage1.append(s1)
         stage2.append(s2)
-    with tempfile.TemporaryDirectory() as trace_dir:
-        jax.profiler.start_trace(trace_dir)
-        for _ in range(iters):
-            synth.synthesize(texts)
-        jax.profiler.stop_trace()
-        lines, spans = _device_events(trace_dir)
+    spans: dict[str, list[tuple[float, float, str]]] = defaultdict(list)
+    if synth.backend.name == "jax":
+        import jax
+
+        with tempfile.TemporaryDirectory() as trace_dir:
+            jax.profiler.start_trace(trace_dir)
+            for _ in range(iters):
+                synth.synthesize(texts)
+            jax.profiler.stop_trace()
+            lines, spans = _device_events(trace_dir)
+    else:
+        lines = _torch_events(synth, texts, iters)
     wall = statistics.median(walls) * 1e3
     s1, s2 = statistics.median(stage1) * 1e3, statistics.median(stage2) * 1e3
     print(f"batch {batch}: wall {wall:.2f} ms per call (stage 1 call {s1:.2f} ms, stage 2 call "
@@ -118,7 +146,7 @@ def profile(synth: Any, text: str, batch: int, iters: int, top: int) -> dict[str
     result: dict[str, Any] = {"batch": batch, "wall_ms": wall, "stage1_ms": s1,
                               "stage2_ms": s2, "lines": {}}
     for line, events in lines.items():
-        if line == "host":
+        if line in ("host", "host launches"):
             ranked = sorted(events.items(), key=lambda kv: -kv[1][0])[:40]
             print("  host spans (inclusive, all threads), per call:", flush=True)
             for name, (t, n) in ranked:
@@ -156,6 +184,7 @@ def profile(synth: Any, text: str, batch: int, iters: int, top: int) -> dict[str
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--backend", default="jax", choices=["jax", "torch_compile"])
     ap.add_argument("--dtype", default="bfloat16")
     ap.add_argument("--batch", nargs="+", type=int, default=[1, 16])
     ap.add_argument("--iters", type=int, default=20)
@@ -170,7 +199,7 @@ def main() -> None:
     fastpitch, hifigan = benchmark_models(hifigan=args.hifigan)
     results = []
     for batch in args.batch:
-        synth = Synthesizer(fastpitch, hifigan, backend="jax", dtype=args.dtype,
+        synth = Synthesizer(fastpitch, hifigan, backend=args.backend, dtype=args.dtype,
                             buckets=Buckets(tokens=(128,), batch=(batch,)))
         text = _text(synth.frontend, 128)
         results.append(profile(synth, text, batch, args.iters, args.top))

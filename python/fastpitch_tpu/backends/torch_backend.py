@@ -3,6 +3,7 @@ CUDA graphs on a GPU). CUDA when available, else CPU."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 from typing import Any
@@ -84,23 +85,43 @@ class TorchCompileBackend(TorchBackend):
         super().__init__(source, dtype=dtype, device=device, cache_dir=cache_dir)
         if cache_dir:
             os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", cache_dir)
-        # CUDA graphs on a GPU; FASTPITCH_TPU_COMPILE_MODE picks another torch.compile mode
-        # (e.g. "max-autotune", slower to compile).
+        # FASTPITCH_TPU_COMPILE_MODE picks another torch.compile mode (e.g. "max-autotune",
+        # slower to compile). On a GPU: CUDA graphs (one launch per stage), the weights frozen
+        # into the graphs as constants (their layouts converted once, when compiling), and
+        # HiFi-GAN's convolutions in channels-last 2-D form, where cuDNN needs no layout
+        # conversion kernels around them (on one H200 at batch 1: 5.7 -> 3.8 ms).
+        cuda = self.torch_device.type == "cuda"
         mode = os.environ.get("FASTPITCH_TPU_COMPILE_MODE") or (
-            "reduce-overhead" if self.torch_device.type == "cuda" else None)
+            "reduce-overhead" if cuda else None)
+        self._freeze = cuda
+        if cuda:
+            self._decode.hifigan.channels_last = True
         self._compiled_encode = torch.compile(self._encode, dynamic=False, mode=mode)
         self._compiled_decode = torch.compile(self._decode, dynamic=False, mode=mode)
         self._shapes: set[tuple[Any, ...]] = set()
 
+    def _settings(self, shape: tuple[Any, ...]) -> Any:
+        """Inductor's settings for a call: freezing is read when a graph compiles, which is on
+        the first call of a shape (patching the settings costs ~0.3 ms: not on every call)."""
+        if not self._freeze or shape in self._shapes:
+            return contextlib.nullcontext()
+        import torch._inductor.config as inductor
+
+        return inductor.patch(freezing=True)
+
     def _run_encode(self, *args: Any) -> tuple[Tensor, Tensor]:
-        self._shapes.add(("encode", tuple(args[0].shape)))
-        hidden, durations = self._compiled_encode(*args)
+        shape = ("encode", tuple(args[0].shape))
+        with self._settings(shape):
+            hidden, durations = self._compiled_encode(*args)
+        self._shapes.add(shape)
         # CUDA graphs reuse their output buffers: keep a copy that outlives the next replay.
         return hidden.clone(), durations.clone()
 
     def _run_decode(self, *args: Any) -> Tensor:
-        self._shapes.add(("decode", tuple(args[0].shape), args[3]))
-        out: Tensor = self._compiled_decode(*args)
+        shape = ("decode", tuple(args[0].shape), args[3])
+        with self._settings(shape):
+            out: Tensor = self._compiled_decode(*args)
+        self._shapes.add(shape)
         return out.clone()
 
     def compile_count(self) -> int:

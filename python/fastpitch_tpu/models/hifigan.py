@@ -203,6 +203,21 @@ def _masked(x: Tensor, mask: Tensor | None) -> Tensor:
     return x if mask is None else x * mask
 
 
+def _conv(conv: nn.Conv1d | nn.ConvTranspose1d, x: Tensor) -> Tensor:
+    """``conv`` applied to ``x``: ``[batch, channels, time]``, or ``[batch, channels, 1, time]``
+    (the 2-D form, computed as the same convolution over a height of 1)."""
+    if x.dim() == 3:
+        out: Tensor = conv(x)
+        return out
+    weight = conv.weight.unsqueeze(2)
+    stride, dilation = (1, conv.stride[0]), (1, conv.dilation[0])
+    padding = (0, int(conv.padding[0]))
+    if isinstance(conv, nn.ConvTranspose1d):
+        return F.conv_transpose2d(x, weight, conv.bias, stride=stride, padding=padding,
+                                  dilation=dilation)
+    return F.conv2d(x, weight, conv.bias, stride=stride, padding=padding, dilation=dilation)
+
+
 class ResBlock1(nn.Module):
     """Residual block of V1/V2: pairs of (dilated conv, conv), each pair added to its input."""
 
@@ -220,8 +235,8 @@ class ResBlock1(nn.Module):
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         for c1, c2 in zip(self.convs1, self.convs2):
-            y = _masked(c1(F.leaky_relu(x, LEAKY_SLOPE)), mask)
-            y = _masked(c2(F.leaky_relu(y, LEAKY_SLOPE)), mask)
+            y = _masked(_conv(c1, F.leaky_relu(x, LEAKY_SLOPE)), mask)
+            y = _masked(_conv(c2, F.leaky_relu(y, LEAKY_SLOPE)), mask)
             x = x + y
         return x
 
@@ -239,7 +254,7 @@ class ResBlock2(nn.Module):
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         for c in self.convs:
-            x = x + _masked(c(F.leaky_relu(x, LEAKY_SLOPE)), mask)
+            x = x + _masked(_conv(c, F.leaky_relu(x, LEAKY_SLOPE)), mask)
         return x
 
 
@@ -269,6 +284,10 @@ class HiFiGAN(nn.Module):
             for i in range(len(config.upsample_rates))
         )
         self.conv_post = nn.Conv1d(c0 // 2 ** len(config.upsample_rates), 1, 7, padding=3)
+        self.channels_last = False
+        """Run the convolutions in the 2-D form ``[batch, channels, 1, time]`` with channels-last
+        memory, where cuDNN's fastest kernels need no layout conversions (set by the compiled
+        CUDA backend; the same arithmetic either way)."""
 
     @property
     def hop_length(self) -> int:
@@ -288,26 +307,32 @@ class HiFiGAN(nn.Module):
                 f"HiFiGAN expects mel of shape [batch, {self.config.num_mels}, frames], "
                 f"got {tuple(mel.shape)}"
             )
+        frames = mel.shape[2]
+        if self.channels_last:
+            mel = mel.unsqueeze(2).contiguous(memory_format=torch.channels_last)
         mask = None
         if lengths is not None:
-            mask = self._mask(lengths, mel.shape[2], 1, mel.dtype)
+            mask = self._mask(lengths, frames, 1, mel)
             mel = mel * mask
-        x = _masked(self.conv_pre(mel), mask)
+        x = _masked(_conv(self.conv_pre, mel), mask)
         scale = 1
         for up, group, rate in zip(self.ups, self.resblocks, self.config.upsample_rates):
             scale *= rate
             if lengths is not None:
-                mask = self._mask(lengths, mel.shape[2] * scale, scale, mel.dtype)
-            x = _masked(up(F.leaky_relu(x, LEAKY_SLOPE)), mask)
+                mask = self._mask(lengths, frames * scale, scale, mel)
+            x = _masked(_conv(up, F.leaky_relu(x, LEAKY_SLOPE)), mask)
             assert isinstance(group, nn.ModuleList)
             acc = group[0](x, mask)
             for block in group[1:]:
                 acc = acc + block(x, mask)
             x = acc / len(group)
-        x = torch.tanh(self.conv_post(F.leaky_relu(x)))
-        return _masked(x, mask).squeeze(1)
+        x = torch.tanh(_conv(self.conv_post, F.leaky_relu(x)))
+        return _masked(x, mask).reshape(x.shape[0], -1)
 
     @staticmethod
-    def _mask(lengths: Tensor, size: int, scale: int, dtype: torch.dtype) -> Tensor:
+    def _mask(lengths: Tensor, size: int, scale: int, like: Tensor) -> Tensor:
+        """``[batch, 1, size]`` (``[batch, 1, 1, size]`` for the 2-D form) of ones inside each
+        row's length, in ``like``'s dtype."""
         steps = torch.arange(size, device=lengths.device)
-        return (steps[None, :] < lengths[:, None] * scale)[:, None, :].to(dtype)
+        valid = (steps[None, :] < lengths[:, None] * scale).to(like.dtype)
+        return valid.reshape(valid.shape[0], *([1] * (like.dim() - 2)), size)

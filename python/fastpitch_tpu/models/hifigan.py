@@ -203,9 +203,11 @@ def _masked(x: Tensor, mask: Tensor | None) -> Tensor:
     return x if mask is None else x * mask
 
 
-def _conv(conv: nn.Conv1d | nn.ConvTranspose1d, x: Tensor) -> Tensor:
-    """``conv`` applied to ``x``: ``[batch, channels, time]``, or ``[batch, channels, 1, time]``
-    (the 2-D form, computed as the same convolution over a height of 1)."""
+def _conv(conv: nn.Module, x: Tensor) -> Tensor:
+    """``conv`` (a ``Conv1d`` or ``ConvTranspose1d``) applied to ``x``: ``[batch, channels,
+    time]``, or ``[batch, channels, 1, time]`` (the 2-D form, computed as the same convolution
+    over a height of 1)."""
+    assert isinstance(conv, (nn.Conv1d, nn.ConvTranspose1d))
     if x.dim() == 3:
         out: Tensor = conv(x)
         return out

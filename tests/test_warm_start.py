@@ -43,8 +43,7 @@ print(json.dumps({"torch": "torch" in sys.modules, "torchax": "torchax" in sys.m
 
 
 def _process(cache: Path, out: Path, fastpitch: Path = FASTPITCH) -> dict[str, object]:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [str(ROOT / "python"), os.environ.get("PYTHONPATH", "")]), JAX_PLATFORMS="cpu")
+    env = dict(os.environ, JAX_PLATFORMS="cpu")  # the package as this process imports it
     done = subprocess.run([sys.executable, "-c", SCRIPT, str(cache), str(fastpitch),
                            str(HIFIGAN), str(out)], capture_output=True, text=True, env=env,
                           timeout=600)

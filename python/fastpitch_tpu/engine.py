@@ -170,6 +170,12 @@ class Synthesizer:
     ``device`` picks one device; ``devices="all"`` (or a list of devices) puts one replica of
     the compiled graphs on each and spreads the batches of a call over them (one thread per
     device), with the same output as one device.
+
+    Checkpoints given as files or built-in names are loaded only when something needs them: the
+    jax backend, finding its converted weights and the graphs of a shape in the cache folder
+    (``cache_dir``), runs without loading them or importing PyTorch. ``info`` holds the facts the
+    engine uses (frontend, symbols, sample rate, hop); ``fastpitch`` and ``hifigan`` load the
+    models on first access.
     """
 
     def __init__(

@@ -237,9 +237,10 @@ def test_sigterm_drains_in_flight_requests() -> None:
     text = " ".join(["A sentence that keeps the device busy for a moment."] * 3)
     with concurrent.futures.ThreadPoolExecutor(6) as pool:
         futures = [pool.submit(post, s, "/v1/tts", text=text) for _ in range(6)]
-        # Signal while requests are still waiting for the device.
-        deadline = time.monotonic() + 10
-        while metric(s, "tts_queue_depth") < 1 and time.monotonic() < deadline:
+        # Signal once all six are in (at most two on the device, the rest waiting for it): a
+        # request still connecting when the server stops listening would be refused.
+        deadline = time.monotonic() + 20
+        while metric(s, "tts_queue_depth") < 4 and time.monotonic() < deadline:
             time.sleep(0.01)
         s.proc.send_signal(signal.SIGTERM)
         responses = [f.result() for f in futures]

@@ -4,11 +4,12 @@
 
 Runs the benchmark passage (128 tokens, as ``fastpitch-tpu bench``) through the engine on a GPU
 with the jax backend, recorded with JAX's profiler, or with ``--backend torch_compile``, recorded
-with PyTorch's profiler (its kernels, also those replayed from CUDA graphs). Prints, per batch size: the median wall time
-of a call and, for each line of the GPU's trace (XLA's modules, its operations, each stream's
-kernels), the device time per call (compared with the wall time it shows how much is host work,
-launches and transfers), the number of events per call, the time per kind (convolutions, matrix
-products, fused element-wise kernels, copies) and the most expensive events.
+with PyTorch's profiler (its kernels, also those replayed from CUDA graphs). Prints, per batch
+size: the median wall time of a call and, for each line of the GPU's trace (XLA's modules, its
+operations, each stream's kernels), the device time per call (compared with the wall time it
+shows how much is host work, launches and transfers), the number of events per call, the time
+per kind (convolutions, matrix products, fused element-wise kernels, copies) and the most
+expensive events.
 """
 
 from __future__ import annotations
@@ -148,7 +149,9 @@ def profile(synth: Any, text: str, batch: int, iters: int, top: int) -> dict[str
     for line, events in lines.items():
         if line in ("host", "host launches"):
             ranked = sorted(events.items(), key=lambda kv: -kv[1][0])[:40]
-            print("  host spans (inclusive, all threads), per call:", flush=True)
+            what = ("host spans (inclusive, all threads)" if line == "host"
+                    else "host calls launching CUDA graphs and kernels")
+            print(f"  {what}, per call:", flush=True)
             for name, (t, n) in ranked:
                 print(f"    {t / iters / 1e6:7.3f} ms {n / iters:5.1f}x  {name[:110]}", flush=True)
             result["host"] = [{"name": k, "ms": v[0] / iters / 1e6, "per_call": v[1] / iters}

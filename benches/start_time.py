@@ -10,8 +10,9 @@ bucket), *warm* (the cache now full: first audio, then ``warmup()`` again); with
 are measured by this process from the child's start (interpreter, imports, loading the
 checkpoints, building the backend, the graphs of the first sentence, synthesis) to the moment the
 child has the audio. With the jax backend a warm process finds the converted weights and the
-saved graphs in the cache and does not import PyTorch (the report says so). The FastPitch is the benchmark model of ``fastpitch-tpu bench`` (random
-weights, FastPitch 1.1 size) exported to a file, unless ``--fastpitch`` names a checkpoint.
+saved graphs in the cache and does not import PyTorch (the report says so). The FastPitch is
+the benchmark model of ``fastpitch-tpu bench`` (random weights, FastPitch 1.1 size) exported to a
+file, unless ``--fastpitch`` names a checkpoint.
 """
 
 from __future__ import annotations

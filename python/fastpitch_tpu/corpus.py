@@ -191,7 +191,7 @@ def synthesize_corpus(
     _remove_unfinished(dst)  # of workers that died (their shards were redone)
     rows = [r for s in shards for r in _read_rows(_manifest_path(dst, s.index))]
     write_atomic(dst / "manifest.jsonl",
-                  "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+                 "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     stats.spoken = sum(1 for r in rows if "path" in r)
     stats.failed = sum(1 for r in rows if "error" in r)
     stats.audio_seconds = sum(float(r.get("duration", 0.0)) for r in rows)

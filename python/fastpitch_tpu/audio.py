@@ -91,6 +91,8 @@ class Audio:
         rate = parts[0].sample_rate
         if any(p.sample_rate != rate for p in parts):
             raise ValueError("cannot join audio of different sample rates")
+        if len(parts) == 1:
+            return cls(parts[0].samples, rate)  # nothing to join: no copy
         gap = np.zeros(int(round(pause * rate)), dtype=np.float32)
         pieces: list[NDArray[np.float32]] = []
         for i, part in enumerate(parts):

@@ -569,10 +569,11 @@ class Synthesizer:
             n_frames = b.frame_bucket(n_frames)
         audio = backend.decode(hidden, padded, speaker, n_frames)
         for row, c in enumerate(batch):
-            samples = audio[row, : int(frames[row]) * self.hop_length]
+            # A copy: the backend may reuse its output buffer for the next batch.
+            samples = np.array(audio[row, : int(frames[row]) * self.hop_length], np.float32)
             if c.options.denoise > 0:
                 samples = self._denoise(samples, c.options.denoise)
-            c.audio = np.ascontiguousarray(samples, dtype=np.float32)
+            c.audio = samples
 
     def _denoise(self, samples: NDArray[np.float32], strength: float) -> NDArray[np.float32]:
         import torch

@@ -68,7 +68,8 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def decode(self, hidden: Any, frames_per_token: NDArray[np.int64],
                speaker: NDArray[np.int64], n_frames: int) -> NDArray[np.float32]:
-        """Returns audio ``[b, n_frames * hop]`` on the host."""
+        """Returns audio ``[b, n_frames * hop]`` on the host. The array may be a buffer that the
+        backend's next ``decode`` of the same shape overwrites: copy what you keep."""
 
     compiles: bool = True
     """Whether shapes are compiled (False for eager execution: nothing to warm up)."""

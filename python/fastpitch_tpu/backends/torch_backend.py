@@ -71,7 +71,11 @@ class TorchBackend(Backend):
     def decode(self, hidden: Any, frames_per_token: NDArray[np.int64],
                speaker: NDArray[np.int64], n_frames: int) -> NDArray[np.float32]:
         audio = self._run_decode(hidden, self._t(frames_per_token), self._t(speaker), n_frames)
-        return audio.float().cpu().numpy()
+        return self._to_host(audio)
+
+    def _to_host(self, audio: Tensor) -> NDArray[np.float32]:
+        result: NDArray[np.float32] = audio.float().cpu().numpy()
+        return result
 
 
 class _CapturedGraph:
@@ -82,7 +86,7 @@ class _CapturedGraph:
 
     def __init__(self, fn: Any, args: tuple[Any, ...], pool: Any, device: torch.device) -> None:
         self.device = device
-        self.inputs = [a.clone() if isinstance(a, Tensor) else a for a in args]
+        self.inputs = [a.to(device, copy=True) if isinstance(a, Tensor) else a for a in args]
         with torch.cuda.device(device):
             side = torch.cuda.Stream()  # type: ignore[no-untyped-call]
             side.wait_stream(torch.cuda.current_stream())
@@ -96,6 +100,9 @@ class _CapturedGraph:
                 self.outputs = fn(*self.inputs)
 
     def __call__(self, *args: Any) -> Any:
+        """Replay on ``args`` (tensors on the device or on the host: copied straight into the
+        graph's buffers). The outputs are the graph's own buffers, overwritten by the next
+        replay."""
         with torch.cuda.device(self.device):
             for static, a in zip(self.inputs, args):
                 if isinstance(static, Tensor):
@@ -136,6 +143,7 @@ class TorchCompileBackend(TorchBackend):
         self._compiled_encode = torch.compile(self._encode, dynamic=False, mode=mode)
         self._compiled_decode = torch.compile(self._decode, dynamic=False, mode=mode)
         self._shapes: set[tuple[Any, ...]] = set()
+        self._host_buffers: dict[torch.Size, Tensor] = {}
 
     def _settings(self, shape: tuple[Any, ...]) -> Any:
         """Inductor's settings for a call: freezing is read when a graph compiles, which is on
@@ -163,13 +171,33 @@ class TorchCompileBackend(TorchBackend):
     def _run_encode(self, *args: Any) -> tuple[Tensor, Tensor]:
         hidden, durations = self._call(("encode", tuple(args[0].shape)),
                                        self._compiled_encode, args)
-        # CUDA graphs reuse their output buffers: keep a copy that outlives the next replay.
-        return hidden.clone(), durations.clone()
+        # CUDA graphs reuse their output buffers: hidden must outlive the next replay (the
+        # durations go to the host at once).
+        return hidden.clone(), durations
 
     def _run_decode(self, *args: Any) -> Tensor:
         out: Tensor = self._call(("decode", tuple(args[0].shape), args[3]),
                                  self._compiled_decode, args)
-        return out.clone()
+        return out
+
+    def _t(self, a: NDArray[Any]) -> Tensor:
+        if self._capture:
+            # A captured graph copies its inputs from the host straight into its buffers.
+            return torch.from_numpy(np.ascontiguousarray(a))
+        return super()._t(a)
+
+    def _to_host(self, audio: Tensor) -> NDArray[np.float32]:
+        if not self._capture:
+            return super()._to_host(audio)
+        # One page-locked buffer per shape, reused: a direct transfer instead of a staged one.
+        host = self._host_buffers.get(audio.shape)
+        if host is None:
+            host = self._host_buffers[audio.shape] = torch.empty(
+                audio.shape, dtype=torch.float32, pin_memory=True)
+        host.copy_(audio, non_blocking=True)
+        torch.cuda.current_stream(self.torch_device).synchronize()
+        result: NDArray[np.float32] = host.numpy()
+        return result
 
     def compile_count(self) -> int:
         from torch._dynamo.utils import counters

@@ -143,7 +143,7 @@ class TorchCompileBackend(TorchBackend):
         self._compiled_encode = torch.compile(self._encode, dynamic=False, mode=mode)
         self._compiled_decode = torch.compile(self._decode, dynamic=False, mode=mode)
         self._shapes: set[tuple[Any, ...]] = set()
-        self._host_buffers: dict[torch.Size, Tensor] = {}
+        self._host_buffer = torch.empty(0, dtype=torch.float32)
 
     def _settings(self, shape: tuple[Any, ...]) -> Any:
         """Inductor's settings for a call: freezing is read when a graph compiles, which is on
@@ -189,11 +189,11 @@ class TorchCompileBackend(TorchBackend):
     def _to_host(self, audio: Tensor) -> NDArray[np.float32]:
         if not self._capture:
             return super()._to_host(audio)
-        # One page-locked buffer per shape, reused: a direct transfer instead of a staged one.
-        host = self._host_buffers.get(audio.shape)
-        if host is None:
-            host = self._host_buffers[audio.shape] = torch.empty(
-                audio.shape, dtype=torch.float32, pin_memory=True)
+        # One page-locked buffer, reused by every shape (grown to the largest): a direct
+        # transfer instead of a staged one.
+        if self._host_buffer.numel() < audio.numel():
+            self._host_buffer = torch.empty(audio.numel(), dtype=torch.float32, pin_memory=True)
+        host = self._host_buffer[: audio.numel()].view(audio.shape)
         host.copy_(audio, non_blocking=True)
         torch.cuda.current_stream(self.torch_device).synchronize()
         result: NDArray[np.float32] = host.numpy()

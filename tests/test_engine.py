@@ -78,14 +78,16 @@ def test_batch_equals_single(synth: Synthesizer) -> None:
 
 
 def test_results_own_their_samples(synth: Synthesizer, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A backend may hand back one reused output buffer (the CUDA-graph path does): results
-    must not change when the next batch overwrites it."""
-    memory = np.empty(1 << 22, np.float32)
+    """A backend may hand back output buffers that it reuses (the CUDA-graph path uses two in
+    turn): results must not change when later batches overwrite them."""
+    memory = [np.empty(1 << 22, np.float32) for _ in range(2)]
+    calls = []
     decode = synth.backend.decode
 
     def reusing(*args: object) -> np.ndarray:
         out = decode(*args)  # type: ignore[arg-type]
-        buf = memory[: out.size].reshape(out.shape)
+        calls.append(out.size)
+        buf = memory[len(calls) % 2][: out.size].reshape(out.shape)
         buf[...] = out
         return buf
 
@@ -98,6 +100,72 @@ def test_results_own_their_samples(synth: Synthesizer, monkeypatch: pytest.Monke
     assert np.abs(batch[0].samples - kept).max() <= 1e-5
     for text, audio in zip(SENTENCES, batch):
         assert np.abs(audio.samples - reference(synth, text)).max() <= 1e-5
+
+
+def test_next_batch_starts_before_the_previous_is_copied_out(
+        synth: Synthesizer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The device works on batch i+1 while the host copies out batch i's audio."""
+    events: list[str] = []
+    decode_async = synth.backend.decode_async
+
+    def logged(*args: object) -> object:
+        k = sum(e.startswith("start") for e in events)
+        events.append(f"start {k}")
+        wait = decode_async(*args)  # type: ignore[arg-type]
+
+        def result() -> np.ndarray:
+            events.append(f"finish {k}")
+            return wait()
+
+        return result
+
+    monkeypatch.setattr(synth.backend, "decode_async", logged)
+    texts = [f"Sentence number {i} is here." for i in range(1, 10)]  # 9 texts: 3 batches of 4
+    got = synth.synthesize(texts)
+    assert events == ["start 0", "start 1", "finish 0", "start 2", "finish 1", "finish 2"]
+    for text, audio in zip(texts, got):
+        assert np.abs(audio.samples - reference(synth, text)).max() <= 1e-5
+
+
+@pytest.mark.parametrize("where", ["encode", "decode"])
+def test_a_failing_text_fails_alone(synth: Synthesizer, monkeypatch: pytest.MonkeyPatch,
+                                    where: str) -> None:
+    """A device failure on one text's batch (while encoding, or in the decoded result) is
+    retried row by row: the culprit gets an error, every other text its audio."""
+    culprit = synth.frontend.encode(SENTENCES[2])
+    encode, decode_async = synth.backend.encode, synth.backend.decode_async
+    holds_culprit: list[bool] = []
+
+    def has_culprit(ids: np.ndarray) -> bool:
+        return any(np.array_equal(row[: len(culprit)], culprit) for row in ids)
+
+    def failing_encode(ids: np.ndarray, *args: object) -> object:
+        holds_culprit.append(has_culprit(ids))
+        if where == "encode" and holds_culprit[-1]:
+            raise RuntimeError("device failure")
+        return encode(ids, *args)  # type: ignore[arg-type]
+
+    def failing_decode(*args: object) -> object:
+        wait = decode_async(*args)  # type: ignore[arg-type]
+        bad = holds_culprit[-1]
+
+        def result() -> np.ndarray:
+            if where == "decode" and bad:
+                raise RuntimeError("device failure")
+            return wait()
+
+        return result
+
+    monkeypatch.setattr(synth.backend, "encode", failing_encode)
+    monkeypatch.setattr(synth.backend, "decode_async", failing_decode)
+    requests = [(t, SynthesisOptions()) for t in SENTENCES + ["Sentence number five."]]
+    got = synth.synthesize_requests(requests)
+    assert isinstance(got[2], RuntimeError)
+    for i, (text, _) in enumerate(requests):
+        if i != 2:
+            audio = got[i]
+            assert isinstance(audio, Audio)
+            assert np.abs(audio.samples - reference(synth, text)).max() <= 1e-5
 
 
 def test_long_text_is_split_not_truncated(synth: Synthesizer) -> None:

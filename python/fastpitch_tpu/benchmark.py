@@ -12,7 +12,9 @@ factor (seconds of audio per second) and the speed-up over eager PyTorch in floa
 reference path, parity-tested against NVIDIA's code) measured in the same run, the first call
 (compilation included), and per stage: the frontend alone, stage 1 (encoder + predictors,
 durations to the host), stage 2 (regulation + decoder + HiFi-GAN, audio to the host), the rest of
-the engine's host work, and the device's peak memory where the runtime reports it.
+the engine's host work, and the device's peak memory where the runtime reports it. With
+``--batches N`` each timed run speaks N batches in one call (a longer run's throughput: the
+engine copies each batch's audio out while the device runs the next).
 """
 
 from __future__ import annotations
@@ -47,6 +49,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch", nargs="+", type=int, default=[1], help="batch sizes")
     p.add_argument("--tokens", type=int, default=128, help="input length in tokens (≤ 256)")
     p.add_argument("--iters", type=int, default=30, help="timed runs per configuration")
+    p.add_argument("--batches", type=int, default=1,
+                   help="batches per timed run (more than 1: a longer run's throughput, each "
+                        "batch's audio copied out while the device runs the next one; the stage "
+                        "times then overlap)")
     p.add_argument("--device", help="device for every backend (default: each one's own)")
     p.add_argument("--hifigan", default="lj",
                    help="vocoder weights (default: the built-in LJSpeech V1; timing does not "
@@ -113,8 +119,26 @@ class _StageClock:
     def __init__(self, backend: Any) -> None:
         self.encode: list[float] = []
         self.decode: list[float] = []
-        for name, times in (("encode", self.encode), ("decode", self.decode)):
-            setattr(backend, name, self._timed(getattr(backend, name), times))
+        backend.encode = self._timed(backend.encode, self.encode)
+        backend.decode_async = self._timed_async(backend.decode_async, self.decode)
+
+    @staticmethod
+    def _timed_async(fn: Any, times: list[float]) -> Any:
+        """``decode_async``: the time to start it plus the time spent waiting for its audio."""
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            t0 = time.perf_counter()
+            wait = fn(*args, **kwargs)
+            times.append(time.perf_counter() - t0)
+
+            def result() -> Any:
+                t1 = time.perf_counter()
+                out = wait()
+                times.append(time.perf_counter() - t1)
+                return out
+
+            return result
+
+        return timed
 
     @staticmethod
     def _timed(fn: Any, times: list[float]) -> Any:
@@ -206,18 +230,20 @@ def run(args: argparse.Namespace) -> int:
                                     device=args.device, buckets=buckets)
                 text = _text(synth.frontend, args.tokens)
                 setup = time.perf_counter() - t0
-                row = _measure(synth, [text] * batch, args.iters)
+                row = _measure(synth, [text] * (batch * args.batches), args.iters)
             except Exception as e:  # a backend missing here must not hide the others' numbers
                 print(f"{backend} {dtype} b={batch}: skipped ({type(e).__name__}: {e})",
                       file=sys.stderr)
                 continue
             base.setdefault(batch, row["p50_ms"])
-            row.update(backend=backend, dtype=dtype, batch=batch, setup_s=setup,
+            row.update(backend=backend, dtype=dtype, batch=batch, batches=args.batches,
+                       setup_s=setup,
                        device=synth.backend.device, tokens=len(synth.frontend.encode(text)),
                        speedup=base[batch] / row["p50_ms"])
             results.append(row)
             peak = row["peak_memory_mib"]
-            print(f"{backend:>13} {dtype:>8} b={batch:<3} p50 {row['p50_ms']:8.2f} ms  "
+            shape = f"{batch}" if args.batches == 1 else f"{batch}x{args.batches}"
+            print(f"{backend:>13} {dtype:>8} b={shape:<3} p50 {row['p50_ms']:8.2f} ms  "
                   f"p90 {row['p90_ms']:8.2f} ms  RTF {row['rtf']:8.0f}x  "
                   f"x{row['speedup']:.2f} vs eager fp32  (first call {row['first_call_s']:.1f} s,"
                   f" recompiles {row['recompiled']})\n"

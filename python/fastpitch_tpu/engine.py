@@ -23,7 +23,7 @@ import math
 import os
 import queue
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -143,6 +143,15 @@ class _Chunk:
     ids: NDArray[np.int64]
     options: SynthesisOptions
     audio: NDArray[np.float32] | None = field(default=None, repr=False)
+
+
+@dataclass
+class _Started:
+    """A batch whose decoding is under way: its rows' frame counts and the backend's function
+    that waits for the audio."""
+
+    frames: NDArray[np.int64]
+    audio: Callable[[], NDArray[np.float32]]
 
 
 def _device_error(chunk: _Chunk) -> RuntimeError:
@@ -482,9 +491,7 @@ class Synthesizer:
                         bar.update(1)
 
             if len(self.replicas) == 1 or len(batches) == 1:
-                for batch in batches:
-                    self._run_isolated(batch, results, self.backend)
-                    finished(batch)
+                self._run_batches(batches, results, self.backend, finished)
             else:
                 self._run_spread(batches, results, finished)
         parts: list[list[Audio]] = [[] for _ in requests]
@@ -506,30 +513,61 @@ class Synthesizer:
             pending.put(batch)
         lock = threading.Lock()
 
-        def work(backend: Backend) -> None:
+        def taken() -> Iterator[list[_Chunk]]:
             while True:
                 try:
-                    batch = pending.get_nowait()
+                    yield pending.get_nowait()
                 except queue.Empty:
                     return
-                self._run_isolated(batch, results, backend)
-                with lock:
-                    finished(batch)
 
-        self._on_replicas(work)
+        def done(batch: list[_Chunk]) -> None:
+            with lock:
+                finished(batch)
 
-    def _run_isolated(self, batch: list[_Chunk], results: list[Audio | Exception | None],
-                      backend: Backend) -> None:
-        """Run a batch; if it fails, run its chunks one by one so that only the culprit fails."""
-        try:
-            self._run_batch(batch, backend)
-            return
-        except Exception:
-            if len(batch) == 1:
-                log.exception("text %d failed", batch[0].text_index)
-                results[batch[0].text_index] = _device_error(batch[0])
+        self._on_replicas(lambda backend: self._run_batches(taken(), results, backend, done))
+
+    def _run_batches(self, batches: Iterable[list[_Chunk]],
+                     results: list[Audio | Exception | None], backend: Backend,
+                     finished: Callable[[list[_Chunk]], None]) -> None:
+        """Run ``batches`` one after another on ``backend``, each batch's audio copied out while
+        the device already works on the next one (where the backend's ``decode_async`` returns
+        early). A batch that fails is run again row by row at the end, so that only the
+        culprit fails."""
+        failed: list[list[_Chunk]] = []
+        in_flight: tuple[list[_Chunk], _Started] | None = None
+
+        def settle(batch: list[_Chunk], started: _Started) -> None:
+            try:
+                self._finish_batch(batch, started)
+            except Exception:
+                log.exception("a batch of %d failed", len(batch))
+                failed.append(batch)
                 return
-            log.exception("a batch of %d failed; retrying its rows one by one", len(batch))
+            finished(batch)
+
+        for batch in batches:
+            started: _Started | None = None
+            try:
+                started = self._start_batch(batch, backend)
+            except Exception:
+                log.exception("a batch of %d failed", len(batch))
+                failed.append(batch)
+            if in_flight is not None:
+                settle(*in_flight)
+            in_flight = None if started is None else (batch, started)
+        if in_flight is not None:
+            settle(*in_flight)
+        for batch in failed:  # nothing else in flight now
+            self._run_rows(batch, results, backend)
+            finished(batch)
+
+    def _run_rows(self, batch: list[_Chunk], results: list[Audio | Exception | None],
+                  backend: Backend) -> None:
+        """After ``batch`` failed: run its chunks one by one, so that only the culprit fails."""
+        if len(batch) == 1:
+            results[batch[0].text_index] = _device_error(batch[0])
+            return
+        log.info("retrying the failed batch's %d rows one by one", len(batch))
         for chunk in batch:
             try:
                 self._run_batch([chunk], backend)
@@ -539,6 +577,10 @@ class Synthesizer:
 
     def _run_batch(self, batch: list[_Chunk], backend: Backend | None = None) -> None:
         backend = backend or self.backend
+        self._finish_batch(batch, self._start_batch(batch, backend))
+
+    def _start_batch(self, batch: list[_Chunk], backend: Backend) -> _Started:
+        """Encode ``batch`` and start its decoding."""
         b = self.buckets
         # Compiled graphs need the bucket shapes; eager execution runs the exact batch and
         # frame count (padding would only add work).
@@ -567,10 +609,15 @@ class Synthesizer:
         n_frames = max(1, int(frames.max()))
         if backend.compiles:
             n_frames = b.frame_bucket(n_frames)
-        audio = backend.decode(hidden, padded, speaker, n_frames)
+        return _Started(frames, backend.decode_async(hidden, padded, speaker, n_frames))
+
+    def _finish_batch(self, batch: list[_Chunk], started: _Started) -> None:
+        """Wait for ``batch``'s audio and give each chunk its samples."""
+        audio = started.audio()
         for row, c in enumerate(batch):
-            # A copy: the backend may reuse its output buffer for the next batch.
-            samples = np.array(audio[row, : int(frames[row]) * self.hop_length], np.float32)
+            # A copy: the backend reuses its output buffers for later batches.
+            samples = np.array(audio[row, : int(started.frames[row]) * self.hop_length],
+                               np.float32)
             if c.options.denoise > 0:
                 samples = self._denoise(samples, c.options.denoise)
             c.audio = samples

@@ -1,8 +1,9 @@
 """The interface every backend implements: run the two stages (:mod:`fastpitch_tpu.models.stages`)
 on numpy inputs of bucketed shapes.
 
-The engine only ever calls :meth:`Backend.encode` and :meth:`Backend.decode`. Encoder states stay
-on the device between the two calls (an opaque handle); only durations and audio cross to the host.
+The engine only ever calls :meth:`Backend.encode` and :meth:`Backend.decode` (or
+:meth:`Backend.decode_async`). Encoder states stay on the device between the two calls (an opaque
+handle); only durations and audio cross to the host.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import abc
 import os
 from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -70,6 +72,16 @@ class Backend(abc.ABC):
                speaker: NDArray[np.int64], n_frames: int) -> NDArray[np.float32]:
         """Returns audio ``[b, n_frames * hop]`` on the host. The array may be a buffer that the
         backend's next ``decode`` of the same shape overwrites: copy what you keep."""
+
+    def decode_async(self, hidden: Any, frames_per_token: NDArray[np.int64],
+                     speaker: NDArray[np.int64],
+                     n_frames: int) -> Callable[[], NDArray[np.float32]]:
+        """:meth:`decode`, started: returns a function that waits for the audio and returns it.
+        A backend that queues its device work returns before that work is done, so the host can
+        do other work meanwhile (this default decodes at once). The audio stays valid until the
+        second ``decode`` or ``decode_async`` after this one; no more than two may be pending."""
+        audio = self.decode(hidden, frames_per_token, speaker, n_frames)
+        return lambda: audio
 
     compiles: bool = True
     """Whether shapes are compiled (False for eager execution: nothing to warm up)."""

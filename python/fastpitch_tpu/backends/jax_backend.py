@@ -32,6 +32,7 @@ import threading
 import types
 import typing
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -355,6 +356,19 @@ class JaxBackend(Backend):
 
     def decode(self, hidden: Any, frames_per_token: NDArray[np.int64],
                speaker: NDArray[np.int64], n_frames: int) -> NDArray[np.float32]:
+        return np.asarray(self._decode_on_device(hidden, frames_per_token, speaker, n_frames),
+                          dtype=np.float32)
+
+    def decode_async(self, hidden: Any, frames_per_token: NDArray[np.int64],
+                     speaker: NDArray[np.int64],
+                     n_frames: int) -> Callable[[], NDArray[np.float32]]:
+        # JAX dispatches asynchronously: the graph runs (and its audio comes back) meanwhile.
+        audio = self._decode_on_device(hidden, frames_per_token, speaker, n_frames)
+        audio.copy_to_host_async()
+        return lambda: np.asarray(audio, dtype=np.float32)
+
+    def _decode_on_device(self, hidden: Any, frames_per_token: NDArray[np.int64],
+                          speaker: NDArray[np.int64], n_frames: int) -> Any:
         host = [self._host(a) for a in (frames_per_token, speaker)]
         key = (1, n_frames, *frames_per_token.shape)
         with warnings.catch_warnings():
@@ -363,8 +377,7 @@ class JaxBackend(Backend):
                 key, self._decode_trace(n_frames),
                 (self._dec_states, self._abstract(hidden.shape, hidden.dtype),
                  *map(self._like, host)))
-            audio = fn(self._dec_states, hidden, *host)
-        return np.asarray(audio, dtype=np.float32)
+            return fn(self._dec_states, hidden, *host)
 
     def compile_only(self, stage: str, batch: int, size: int, max_tokens: int) -> bool:
         """Compiles the graph of one shape from abstract inputs, without running it."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import os
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -71,9 +72,6 @@ class TorchBackend(Backend):
     def decode(self, hidden: Any, frames_per_token: NDArray[np.int64],
                speaker: NDArray[np.int64], n_frames: int) -> NDArray[np.float32]:
         audio = self._run_decode(hidden, self._t(frames_per_token), self._t(speaker), n_frames)
-        return self._to_host(audio)
-
-    def _to_host(self, audio: Tensor) -> NDArray[np.float32]:
         result: NDArray[np.float32] = audio.float().cpu().numpy()
         return result
 
@@ -143,7 +141,8 @@ class TorchCompileBackend(TorchBackend):
         self._compiled_encode = torch.compile(self._encode, dynamic=False, mode=mode)
         self._compiled_decode = torch.compile(self._decode, dynamic=False, mode=mode)
         self._shapes: set[tuple[Any, ...]] = set()
-        self._host_buffer = torch.empty(0, dtype=torch.float32)
+        self._host_buffers = [torch.empty(0, dtype=torch.float32) for _ in range(2)]
+        self._turn = 0
 
     def _settings(self, shape: tuple[Any, ...]) -> Any:
         """Inductor's settings for a call: freezing is read when a graph compiles, which is on
@@ -186,17 +185,37 @@ class TorchCompileBackend(TorchBackend):
             return torch.from_numpy(np.ascontiguousarray(a))
         return super()._t(a)
 
-    def _to_host(self, audio: Tensor) -> NDArray[np.float32]:
+    @torch.inference_mode()
+    def decode(self, hidden: Any, frames_per_token: NDArray[np.int64],
+               speaker: NDArray[np.int64], n_frames: int) -> NDArray[np.float32]:
+        return self.decode_async(hidden, frames_per_token, speaker, n_frames)()
+
+    @torch.inference_mode()
+    def decode_async(self, hidden: Any, frames_per_token: NDArray[np.int64],
+                     speaker: NDArray[np.int64],
+                     n_frames: int) -> Callable[[], NDArray[np.float32]]:
         if not self._capture:
-            return super()._to_host(audio)
-        # One page-locked buffer, reused by every shape (grown to the largest): a direct
-        # transfer instead of a staged one.
-        if self._host_buffer.numel() < audio.numel():
-            self._host_buffer = torch.empty(audio.numel(), dtype=torch.float32, pin_memory=True)
-        host = self._host_buffer[: audio.numel()].view(audio.shape)
-        host.copy_(audio, non_blocking=True)
-        torch.cuda.current_stream(self.torch_device).synchronize()
-        result: NDArray[np.float32] = host.numpy()
+            audio = super().decode(hidden, frames_per_token, speaker, n_frames)
+            return lambda: audio
+        out = self._run_decode(hidden, self._t(frames_per_token), self._t(speaker), n_frames)
+        # Two page-locked buffers, used in turn and shared by every shape (grown to the
+        # largest): the audio comes back in a direct transfer, queued behind the graph, while
+        # the caller still reads the previous call's audio from the other buffer.
+        self._turn ^= 1
+        if self._host_buffers[self._turn].numel() < out.numel():
+            self._host_buffers[self._turn] = torch.empty(out.numel(), dtype=torch.float32,
+                                                         pin_memory=True)
+        host = self._host_buffers[self._turn][: out.numel()].view(out.shape)
+        with torch.cuda.device(self.torch_device):
+            host.copy_(out, non_blocking=True)
+            done = torch.cuda.Event()  # type: ignore[no-untyped-call]
+            done.record()  # type: ignore[no-untyped-call]
+
+        def result() -> NDArray[np.float32]:
+            done.synchronize()
+            audio: NDArray[np.float32] = host.numpy()
+            return audio
+
         return result
 
     def compile_count(self) -> int:

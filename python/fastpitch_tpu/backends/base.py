@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import abc
 import os
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -70,8 +70,9 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def decode(self, hidden: Any, frames_per_token: NDArray[np.int64],
                speaker: NDArray[np.int64], n_frames: int) -> NDArray[np.float32]:
-        """Returns audio ``[b, n_frames * hop]`` on the host. The array may be a buffer that the
-        backend's next ``decode`` of the same shape overwrites: copy what you keep."""
+        """Returns audio ``[b, n_frames * hop]`` on the host. The array may be a buffer of the
+        backend's that the second ``decode`` or ``decode_async`` after this one overwrites:
+        copy what you keep."""
 
     def decode_async(self, hidden: Any, frames_per_token: NDArray[np.int64],
                      speaker: NDArray[np.int64],

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastpitch_tpu.atomic_files import write_atomic
 from fastpitch_tpu.checkpoints.builtin import local_checkpoint
+from fastpitch_tpu.source_digest import source_digest
 from fastpitch_tpu.voices import vocoder_for
 
 if TYPE_CHECKING:
@@ -72,17 +73,6 @@ def _identity(path: Path) -> list[Any]:
     return [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
 
 
-def _code_digest() -> str:
-    """The loaders' and models' source: a change to either may change what a checkpoint
-    becomes."""
-    here = Path(__file__).resolve().parent  # found, not imported: the models import PyTorch
-    digest = hashlib.sha256()
-    for package in ("checkpoints", "models"):
-        for path in sorted((here / package).glob("*.py")):
-            digest.update(f"{package}/{path.name}".encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
-
-
 class ModelSource:
     """``fastpitch`` / ``hifigan``: model objects or anything ``load_fastpitch`` /
     ``load_hifigan`` take (``hifigan=None``: the voice's own vocoder). ``pad_to`` is the
@@ -119,7 +109,8 @@ class ModelSource:
         import fastpitch_tpu
 
         facts["package"] = fastpitch_tpu.__version__
-        facts["code"] = _code_digest()
+        # the loaders and the models: a change to either may change what a checkpoint becomes
+        facts["code"] = source_digest("checkpoints", "models")
         key = hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()[:20]
         return Path(cache_dir) / "voices" / key
 

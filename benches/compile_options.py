@@ -19,14 +19,26 @@ import time
 from typing import Any
 
 
+def _options(value: str) -> dict[str, Any]:
+    try:
+        options = json.loads(value)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"not JSON: {e}") from None
+    if not isinstance(options, dict):
+        raise argparse.ArgumentTypeError(f"expected a JSON object, got {value!r}")
+    return options
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--options", default="{}", help="XLA options as a JSON object")
+    ap.add_argument("--options", type=_options, default={}, help="XLA options as a JSON object")
     ap.add_argument("--hifigan", default="lj")
     ap.add_argument("--iters", type=int, default=20)
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args()
-    options: dict[str, Any] = json.loads(args.options)
+    options: dict[str, Any] = args.options
+    if args.iters < 1:
+        ap.error("--iters must be at least 1")
 
     import jax.stages
 

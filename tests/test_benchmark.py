@@ -45,3 +45,21 @@ def test_benchmark_checkpoint_saves_both_models(tmp_path: Path) -> None:
     # Without loadable vocoder weights, the benchmark's random HiFi-GAN V1 is saved instead.
     _, random_path = benchmark_checkpoint(tmp_path / "random", hifigan=str(tmp_path / "none"))
     assert load_hifigan(random_path).config.upsample_initial_channel == 512
+
+
+@pytest.mark.parametrize("flag", ["--batch", "--batches", "--iters"])
+@pytest.mark.parametrize("value", ["0", "-2", "x"])
+def test_counts_must_be_positive(flag: str, value: str,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+
+    from fastpitch_tpu.benchmark import add_arguments
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert parser.parse_args([flag, "3"]) is not None
+    with pytest.raises(SystemExit) as e:
+        parser.parse_args([flag, value])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert flag in err and "positive whole number" in err

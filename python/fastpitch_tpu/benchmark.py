@@ -41,15 +41,25 @@ PASSAGE = (
 __all__ = ["add_arguments", "benchmark_checkpoint", "benchmark_models", "run"]
 
 
+def _positive(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {value!r}")
+    return n
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backends", nargs="+", default=["torch", "torch_compile", "jax"],
                    help="backends to compare (the float32 eager reference always runs)")
     p.add_argument("--dtypes", nargs="+", default=["bfloat16"],
                    choices=["float32", "bfloat16", "float16"])
-    p.add_argument("--batch", nargs="+", type=int, default=[1], help="batch sizes")
+    p.add_argument("--batch", nargs="+", type=_positive, default=[1], help="batch sizes")
     p.add_argument("--tokens", type=int, default=128, help="input length in tokens (≤ 256)")
-    p.add_argument("--iters", type=int, default=30, help="timed runs per configuration")
-    p.add_argument("--batches", type=int, default=1,
+    p.add_argument("--iters", type=_positive, default=30, help="timed runs per configuration")
+    p.add_argument("--batches", type=_positive, default=1,
                    help="batches per timed run (more than 1: a longer run's throughput, each "
                         "batch's audio copied out while the device runs the next one; the stage "
                         "times then overlap)")
@@ -122,23 +132,11 @@ class _StageClock:
         backend.encode = self._timed(backend.encode, self.encode)
         backend.decode_async = self._timed_async(backend.decode_async, self.decode)
 
-    @staticmethod
-    def _timed_async(fn: Any, times: list[float]) -> Any:
+    @classmethod
+    def _timed_async(cls, fn: Any, times: list[float]) -> Any:
         """``decode_async``: the time to start it plus the time spent waiting for its audio."""
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            t0 = time.perf_counter()
-            wait = fn(*args, **kwargs)
-            times.append(time.perf_counter() - t0)
-
-            def result() -> Any:
-                t1 = time.perf_counter()
-                out = wait()
-                times.append(time.perf_counter() - t1)
-                return out
-
-            return result
-
-        return timed
+        start = cls._timed(fn, times)
+        return lambda *args, **kwargs: cls._timed(start(*args, **kwargs), times)
 
     @staticmethod
     def _timed(fn: Any, times: list[float]) -> Any:

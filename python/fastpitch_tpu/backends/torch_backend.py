@@ -185,9 +185,10 @@ class TorchCompileBackend(TorchBackend):
             return torch.from_numpy(np.ascontiguousarray(a))
         return super()._t(a)
 
-    @torch.inference_mode()
     def decode(self, hidden: Any, frames_per_token: NDArray[np.int64],
                speaker: NDArray[np.int64], n_frames: int) -> NDArray[np.float32]:
+        if not self._capture:
+            return super().decode(hidden, frames_per_token, speaker, n_frames)
         return self.decode_async(hidden, frames_per_token, speaker, n_frames)()
 
     @torch.inference_mode()
@@ -195,8 +196,7 @@ class TorchCompileBackend(TorchBackend):
                      speaker: NDArray[np.int64],
                      n_frames: int) -> Callable[[], NDArray[np.float32]]:
         if not self._capture:
-            audio = super().decode(hidden, frames_per_token, speaker, n_frames)
-            return lambda: audio
+            return super().decode_async(hidden, frames_per_token, speaker, n_frames)
         out = self._run_decode(hidden, self._t(frames_per_token), self._t(speaker), n_frames)
         # Two page-locked buffers, used in turn and shared by every shape (grown to the
         # largest): the audio comes back in a direct transfer, queued behind the graph, while

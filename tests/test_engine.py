@@ -212,6 +212,15 @@ def test_errors(synth: Synthesizer) -> None:
         synth.synthesize(["Hi.", 3])  # type: ignore[list-item]
     with pytest.raises(ValueError, match="symbols"):
         Synthesizer(synth.fastpitch, synth.hifigan, frontend="nemo_arpabet", backend="torch")
+    # The frontend is made on a thread while the backend starts: with both arguments wrong,
+    # the frontend's error is still the one reported; a bad backend alone gets its own.
+    with pytest.raises(ValueError, match="symbols"):
+        Synthesizer(synth.fastpitch, synth.hifigan, frontend="nemo_arpabet", backend="nope")
+    with pytest.raises(ValueError, match="unknown backend"):
+        Synthesizer(synth.fastpitch, synth.hifigan, backend="nope")
+    with pytest.raises(ValueError, match="not both"):
+        Synthesizer(synth.fastpitch, synth.hifigan, backend="torch", device="cpu",
+                    devices=["cpu"])
     with pytest.raises(ValueError, match="ascending"):
         Buckets(tokens=(64, 16))
     with pytest.raises(ValueError, match="pitch_shift"):

@@ -36,7 +36,6 @@ def main() -> None:
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
     devices = local_devices(args.backend)
-    from fastpitch_tpu import TextFrontend
     from fastpitch_tpu.benchmark import _text, benchmark_models
 
     if args.fastpitch is None:

@@ -9,7 +9,10 @@ size: the median wall time of a call and, for each line of the GPU's trace (XLA'
 operations, each stream's kernels), the device time per call (compared with the wall time it
 shows how much is host work, launches and transfers), the number of events per call, the time
 per kind (convolutions, matrix products, fused element-wise kernels, copies) and the most
-expensive events.
+expensive events. With ``--backend torch_compile`` also a timeline of the median call: the GPU's
+busy spans (kernels less than 5 us apart merged; one span per replayed graph, a stage-2 graph can
+show as a few) against the call's wall time under the profiler, which shows how much of a call
+is the GPU's own work.
 """
 
 from __future__ import annotations
@@ -88,27 +91,65 @@ def _gaps(spans: list[tuple[float, float, str]], iters: int, top: int) -> dict[s
             "largest": [{"us": g / 1e3, "after": a, "before": b} for g, a, b in found[:top]]}
 
 
-def _torch_events(synth: Any, texts: list[str],
-                  iters: int) -> dict[str, dict[str, list[float]]]:
-    """The CUDA kernels PyTorch's profiler sees over ``iters`` calls (name: [ns, count]) and the
-    host's CUDA-graph and kernel launches."""
+def busy_spans(events: list[tuple[float, float, str]],
+               join_us: float = 5.0) -> list[tuple[float, float, int, str]]:
+    """GPU events ``(start, end, name)`` in microseconds merged into busy spans ``(start, end,
+    events, first event's name)``: events less than ``join_us`` apart join one span."""
+    spans: list[list[Any]] = []
+    for start, end, name in sorted(events):
+        if spans and start <= spans[-1][1] + join_us:
+            spans[-1][1] = max(spans[-1][1], end)
+            spans[-1][2] += 1
+        else:
+            spans.append([start, end, 1, name])
+    return [(a, b, n, name) for a, b, n, name in spans]
+
+
+def call_timelines(events: list[tuple[float, float, str]],
+                   calls: list[tuple[float, float]]) -> list[dict[str, Any]]:
+    """Per call window ``(start, end)`` (microseconds): its wall time, the GPU's busy time inside
+    it and the busy spans of at least two events (single copies and memsets left out)."""
+    out = []
+    for start, end in calls:
+        spans = busy_spans([e for e in events if start <= e[0] < end])
+        out.append({
+            "wall_ms": (end - start) / 1e3,
+            "gpu_busy_ms": sum(b - a for a, b, _, _ in spans) / 1e3,
+            "spans": [{"ms": (b - a) / 1e3, "events": n, "first": name}
+                      for a, b, n, name in spans if n >= 2],
+        })
+    return out
+
+
+def _torch_events(synth: Any, texts: list[str], iters: int
+                  ) -> tuple[dict[str, dict[str, list[float]]], list[dict[str, Any]]]:
+    """The CUDA kernels PyTorch's profiler sees over ``iters`` calls (name: [ns, count]), the
+    host's CUDA-graph and kernel launches, and each call's timeline (:func:`call_timelines`)."""
     import torch
-    from torch.profiler import ProfilerActivity, profile
+    from torch.profiler import ProfilerActivity, profile, record_function
 
     with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
         for _ in range(iters):
-            synth.synthesize(texts)
-        torch.cuda.synchronize()
+            with record_function("engine call"):
+                synth.synthesize(texts)
+                if torch.cuda.is_available():
+                    torch.cuda.synchronize()
     kernels: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
     launches: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    gpu: list[tuple[float, float, str]] = []
+    calls: list[tuple[float, float]] = []
     for event in prof.events():
         if event.device_type == torch.autograd.DeviceType.CUDA:
             kernels[event.name][0] += event.device_time * 1e3
             kernels[event.name][1] += 1
+            gpu.append((event.time_range.start, event.time_range.end, event.name))
+        elif event.name == "engine call":
+            calls.append((event.time_range.start, event.time_range.end))
         elif "GraphLaunch" in event.name or "LaunchKernel" in event.name:
             launches[event.name][0] += event.cpu_time * 1e3
             launches[event.name][1] += 1
-    return {"CUDA kernels": kernels, "host launches": launches}
+    return ({"CUDA kernels": kernels, "host launches": launches},
+            call_timelines(gpu, sorted(calls)))
 
 
 def profile(synth: Any, text: str, batch: int, iters: int, top: int) -> dict[str, Any]:
@@ -129,6 +170,7 @@ def profile(synth: Any, text: str, batch: int, iters: int, top: int) -> dict[str
         stage1.append(s1)
         stage2.append(s2)
     spans: dict[str, list[tuple[float, float, str]]] = defaultdict(list)
+    timelines: list[dict[str, Any]] = []
     if synth.backend.name == "jax":
         import jax
 
@@ -139,13 +181,21 @@ def profile(synth: Any, text: str, batch: int, iters: int, top: int) -> dict[str
             jax.profiler.stop_trace()
             lines, spans = _device_events(trace_dir)
     else:
-        lines = _torch_events(synth, texts, iters)
+        lines, timelines = _torch_events(synth, texts, iters)
     wall = statistics.median(walls) * 1e3
     s1, s2 = statistics.median(stage1) * 1e3, statistics.median(stage2) * 1e3
     print(f"batch {batch}: wall {wall:.2f} ms per call (stage 1 call {s1:.2f} ms, stage 2 call "
           f"{s2:.2f} ms, the rest {wall - s1 - s2:.2f} ms; without the profiler)", flush=True)
     result: dict[str, Any] = {"batch": batch, "wall_ms": wall, "stage1_ms": s1,
                               "stage2_ms": s2, "lines": {}}
+    if timelines:
+        median = sorted(timelines, key=lambda t: t["wall_ms"])[len(timelines) // 2]
+        result["timeline"] = median
+        print(f"  the median call under the profiler: {median['wall_ms']:.3f} ms, the GPU busy "
+              f"{median['gpu_busy_ms']:.3f} ms of it; busy spans:", flush=True)
+        for span in median["spans"]:
+            print(f"    {span['ms']:7.3f} ms {span['events']:4d} events, first "
+                  f"{span['first'][:70]}", flush=True)
     for line, events in lines.items():
         if line in ("host", "host launches"):
             ranked = sorted(events.items(), key=lambda kv: -kv[1][0])[:40]

@@ -18,6 +18,8 @@ import tempfile
 import time
 from typing import Any
 
+from fastpitch_tpu.benchmark import _positive, _text, benchmark_models
+
 
 def _options(value: str) -> dict[str, Any]:
     try:
@@ -33,12 +35,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--options", type=_options, default={}, help="XLA options as a JSON object")
     ap.add_argument("--hifigan", default="lj")
-    ap.add_argument("--iters", type=int, default=20)
+    ap.add_argument("--iters", type=_positive, default=20)
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args()
     options: dict[str, Any] = args.options
-    if args.iters < 1:
-        ap.error("--iters must be at least 1")
 
     import jax.stages
 
@@ -55,7 +55,6 @@ def main() -> None:
 
     jax.stages.Lowered.compile = compile_with_options  # type: ignore[method-assign]
 
-    from fastpitch_tpu.benchmark import _text, benchmark_models
     from fastpitch_tpu.engine import Buckets, Synthesizer
 
     fastpitch, hifigan = benchmark_models(hifigan=args.hifigan)

@@ -25,6 +25,8 @@ import time
 from collections import defaultdict
 from typing import Any
 
+from fastpitch_tpu.benchmark import _positive, _StageClock, _text, benchmark_models
+
 KINDS = [
     ("convolution", re.compile(r"conv|xmma|cudnn|implicit|fprop|dgrad|wgrad", re.I)),
     ("matrix product", re.compile(r"gemm|cutlass|cublas|sm90_|triton_gemm|matmul", re.I)),
@@ -155,8 +157,6 @@ def _torch_events(synth: Any, texts: list[str], iters: int
 def profile(synth: Any, text: str, batch: int, iters: int, top: int) -> dict[str, Any]:
     import tempfile
 
-    from fastpitch_tpu.benchmark import _StageClock
-
     texts = [text] * batch
     for _ in range(3):
         synth.synthesize(texts)
@@ -239,14 +239,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--backend", default="jax", choices=["jax", "torch_compile"])
     ap.add_argument("--dtype", default="bfloat16")
-    ap.add_argument("--batch", nargs="+", type=int, default=[1, 16])
-    ap.add_argument("--iters", type=int, default=20)
-    ap.add_argument("--top", type=int, default=25)
+    ap.add_argument("--batch", nargs="+", type=_positive, default=[1, 16])
+    ap.add_argument("--iters", type=_positive, default=20)
+    ap.add_argument("--top", type=_positive, default=25)
     ap.add_argument("--hifigan", default="lj")
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args()
 
-    from fastpitch_tpu.benchmark import _text, benchmark_models
     from fastpitch_tpu.engine import Buckets, Synthesizer
 
     fastpitch, hifigan = benchmark_models(hifigan=args.hifigan)

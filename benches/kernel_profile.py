@@ -28,6 +28,10 @@ from typing import Any
 from fastpitch_tpu.benchmark import _positive, _StageClock, _text, benchmark_models
 
 KINDS = [
+    # Inductor's generated kernels first: their names list the operations fused into them
+    # ("..._convolution_leaky_relu_...": element-wise work on a convolution's output).
+    ("fused element-wise", re.compile(r"^triton_poi_")),
+    ("reduction", re.compile(r"^triton_(red|per)_")),
     ("convolution", re.compile(r"conv|xmma|cudnn|implicit|fprop|dgrad|wgrad", re.I)),
     ("matrix product", re.compile(r"gemm|cutlass|cublas|sm90_|triton_gemm|matmul", re.I)),
     ("copy / transpose", re.compile(r"copy|memcpy|memset|transpose", re.I)),
@@ -136,22 +140,34 @@ def _torch_events(synth: Any, texts: list[str], iters: int
                 synth.synthesize(texts)
                 if torch.cuda.is_available():
                     torch.cuda.synchronize()
+    lines, gpu, calls = split_torch_events(prof.events(), torch.autograd.DeviceType.CUDA)
+    return lines, call_timelines(gpu, sorted(calls))
+
+
+def split_torch_events(events: Any, cuda: Any, call: str = "engine call") -> tuple[
+        dict[str, dict[str, list[float]]], list[tuple[float, float, str]],
+        list[tuple[float, float]]]:
+    """PyTorch profiler events → the GPU's work per name (ns, count) and the host's CUDA-graph
+    and kernel launches, the GPU events ``(start, end, name)`` in microseconds, and the call
+    windows (the ``call`` annotation's host spans). The profiler also draws each annotation on
+    the GPU's timeline (as long as the work under it): that is not GPU work and is left out."""
     kernels: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
     launches: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
     gpu: list[tuple[float, float, str]] = []
     calls: list[tuple[float, float]] = []
-    for event in prof.events():
-        if event.device_type == torch.autograd.DeviceType.CUDA:
+    for event in events:
+        if event.device_type == cuda:
+            if getattr(event, "is_user_annotation", False) or event.name == call:
+                continue
             kernels[event.name][0] += event.device_time * 1e3
             kernels[event.name][1] += 1
             gpu.append((event.time_range.start, event.time_range.end, event.name))
-        elif event.name == "engine call":
+        elif event.name == call:
             calls.append((event.time_range.start, event.time_range.end))
         elif "GraphLaunch" in event.name or "LaunchKernel" in event.name:
             launches[event.name][0] += event.cpu_time * 1e3
             launches[event.name][1] += 1
-    return ({"CUDA kernels": kernels, "host launches": launches},
-            call_timelines(gpu, sorted(calls)))
+    return {"CUDA kernels": kernels, "host launches": launches}, gpu, calls
 
 
 def profile(synth: Any, text: str, batch: int, iters: int, top: int) -> dict[str, Any]:

@@ -108,6 +108,25 @@ def _cudnn_benchmark(device: torch.device) -> Iterator[None]:
                 cudnn.benchmark = _benchmark_before
 
 
+_shape_lock = threading.Lock()
+_shapes_per_stage: dict[str, int] = {}
+
+
+def _allow_recompiles(stage: str) -> None:
+    """Make room in Dynamo's recompile limits for one more static shape of ``stage``. Every
+    shape is a recompilation of the same function (all instances in the process share its
+    cache), and past the limit (8 by default) Dynamo silently runs the function eagerly: the
+    default buckets have 63 decode shapes. The limits are only ever raised, to what the
+    shapes compiled so far need."""
+    import torch._dynamo.config as dynamo
+
+    with _shape_lock:
+        count = _shapes_per_stage[stage] = _shapes_per_stage.get(stage, 0) + 1
+        total = sum(_shapes_per_stage.values())
+        dynamo.recompile_limit = max(dynamo.recompile_limit, count)
+        dynamo.accumulated_recompile_limit = max(dynamo.accumulated_recompile_limit, total)
+
+
 class _CapturedGraph:
     """One shape of a compiled stage recorded as a CUDA graph: the inputs are copied into the
     graph's own buffers and the whole stage is one launch. Graphs of one backend share a memory
@@ -192,6 +211,7 @@ class TorchCompileBackend(TorchBackend):
         if shape in self._shapes:  # compiled, not captured
             with _cudnn_benchmark(self.torch_device):
                 return fn(*args)
+        _allow_recompiles(shape[0])
         with self._compile_settings(), _cudnn_benchmark(self.torch_device):
             if self._capture:
                 graph = self._graphs[shape] = _CapturedGraph(fn, args, self._pool,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("torch")
+torch = pytest.importorskip("torch")
 
 from fastpitch_tpu.benchmark import _measure  # noqa: E402
 from fastpitch_tpu.engine import Synthesizer  # noqa: E402
@@ -63,3 +63,39 @@ def test_counts_must_be_positive(flag: str, value: str,
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert flag in err and "positive whole number" in err
+
+
+def test_defaults_follow_the_machine() -> None:
+    import argparse
+
+    from fastpitch_tpu.benchmark import _configs, add_arguments
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    defaults = parser.parse_args([])
+    # A GPU: every backend in bfloat16 after the float32 eager reference, jax last.
+    assert _configs(defaults, gpu=True) == [
+        ("torch", "float32"), ("torch", "bfloat16"), ("torch_compile", "bfloat16"),
+        ("jax", "bfloat16")]
+    # A CPU: no torch_compile (it cannot win there), float32 (the reference row is not repeated).
+    assert _configs(defaults, gpu=False) == [("torch", "float32"), ("jax", "float32")]
+    named = parser.parse_args(["--backends", "torch_compile", "--dtypes", "auto", "float16"])
+    assert _configs(named, gpu=False) == [
+        ("torch", "float32"), ("torch_compile", "float32"), ("torch_compile", "float16")]
+
+
+def test_auto_dtype_is_bfloat16_on_accelerators_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastpitch_tpu.backends import auto_dtype
+
+    assert auto_dtype("torch", "cpu") == "float32"
+    assert auto_dtype("torch_compile", "cuda:1") == "bfloat16"
+    assert auto_dtype("jax", "gpu:0") == "bfloat16"
+    assert auto_dtype("jax", "cpu:3") == "float32"
+    monkeypatch.setenv("PJRT_DEVICE", "TPU")
+    assert auto_dtype("torch_xla") == "bfloat16"
+    monkeypatch.setenv("PJRT_DEVICE", "CPU")
+    assert auto_dtype("torch_xla") == "float32"
+    with pytest.raises(ValueError, match="unknown backend"):
+        auto_dtype("nope")
+    if not torch.cuda.is_available():
+        assert auto_dtype("torch") == "float32"

@@ -81,9 +81,10 @@ def test_cli_corpus(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _check(out, EXPECTED)
 
 
+@pytest.mark.ray
 def test_ray_corpus_survives_a_killed_worker(tmp_path: Path) -> None:
-    ray = pytest.importorskip("ray")
-    pytest.importorskip("ray.data")
+    ray = pytest.importorskip("ray", reason="the ray extra is not installed")
+    pytest.importorskip("ray.data", reason="the ray extra is not installed")
     src = tmp_path / "corpus.txt"
     src.write_text("\n".join(LINES * 2) + "\n", encoding="utf-8")
     out = tmp_path / "out"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -227,6 +228,43 @@ def test_errors(synth: Synthesizer) -> None:
         SynthesisOptions(pitch_shift=float("nan"))
 
 
+@pytest.mark.parametrize("text", ["", "   ", "\n\t", "...", "\U0001F600\U0001F389",
+                                  "\u4f60\u597d\u3002"])
+def test_nothing_to_speak_is_an_error_everywhere(synth: Synthesizer, text: str) -> None:
+    # The frontend encodes such text as padding, spaces or punctuation only: an error in every
+    # entry point, never a clip of near-silence.
+    with pytest.raises(InvalidTextError, match="nothing to speak"):
+        synth.synthesize(text)
+    with pytest.raises(InvalidTextError, match="nothing to speak"):
+        list(synth.synthesize_stream(text))
+    results = synth.synthesize_requests([(text, synth.defaults), ("Hi.", synth.defaults)])
+    assert isinstance(results[0], InvalidTextError)
+    assert isinstance(results[1], Audio) and results[1].duration > 0
+
+
+def test_dropped_characters_are_named_in_a_warning(synth: Synthesizer) -> None:
+    from fastpitch_tpu.errors import DroppedCharactersWarning
+
+    with pytest.warns(DroppedCharactersWarning, match="'\U0001F600', '\u4f60'") as caught:
+        audio = synth.synthesize("Hello \U0001F600 there \u4f60.")
+    assert len(caught) == 1
+    # The rest is spoken exactly as the text without those characters.
+    np.testing.assert_array_equal(audio.samples, synth.synthesize("Hello  there .").samples)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        synth.synthesize("Dr. Smith paid $5, didn't he?")  # nothing dropped: no warning
+
+
+def test_default_dtype_follows_the_device(models: tuple[object, object]) -> None:
+    s = Synthesizer(models[0], models[1], backend="torch", buckets=BUCKETS,  # type: ignore[arg-type]
+                    cache_dir="")
+    assert s.dtype == ("bfloat16" if torch.cuda.is_available() else "float32")
+    assert s.dtype == s.backend.dtype
+    with pytest.raises(ValueError, match="dtype must be"):
+        Synthesizer(models[0], models[1], backend="torch", dtype="int8",  # type: ignore[arg-type]
+                    cache_dir="")
+
+
 def test_speakers(models: tuple[object, object]) -> None:
     multi = load_fastpitch(MULTI)
     s = Synthesizer(multi, models[1], backend="torch", dtype="float32", buckets=BUCKETS,  # type: ignore[arg-type]
@@ -258,15 +296,20 @@ def test_denoiser_option(synth: Synthesizer) -> None:
     assert not np.array_equal(cleaned.samples, plain.samples)
 
 
-def _backends() -> list[str]:
-    names = []
+def _backends() -> list[object]:
+    names: list[object] = []
     if importlib.util.find_spec("jax") and importlib.util.find_spec("torchax"):
         names.append("jax")
-    if importlib.util.find_spec("torch_xla") and os.environ.get("PJRT_DEVICE", "CPU") == "CPU":
-        names.append("torch_xla")
+    if os.environ.get("PJRT_DEVICE", "CPU") == "CPU":
+        names.append(pytest.param("torch_xla", marks=pytest.mark.xla))
     if os.environ.get("FASTPITCH_TPU_TEST_TORCH_COMPILE"):
         names.append("torch_compile")
     return names
+
+
+def _needs(backend: str) -> None:
+    if backend == "torch_xla":
+        pytest.importorskip("torch_xla", reason="the xla extra is not installed")
 
 
 @pytest.mark.parametrize("backend", _backends())
@@ -274,6 +317,7 @@ def test_compiled_backend_matches_and_never_recompiles(
     backend: str, models: tuple[object, object], synth: Synthesizer,
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
 ) -> None:
+    _needs(backend)
     monkeypatch.setenv("PJRT_DEVICE", "CPU")
     # On a GPU: float32 convolutions in full precision for this comparison (cuDNN's default
     # TF32 puts different algorithms ~1.5e-4 apart on these models).
@@ -299,6 +343,7 @@ def test_compiled_backend_matches_and_never_recompiles(
 def test_bfloat16_stays_close(backend: str, models: tuple[object, object],
                               synth: Synthesizer, monkeypatch: pytest.MonkeyPatch) -> None:
     """bf16 flips a few rounded durations (a few frames in total) and keeps the loudness."""
+    _needs(backend)
     monkeypatch.setenv("PJRT_DEVICE", "CPU")
     s = Synthesizer(models[0], models[1], backend=backend, dtype="bfloat16",  # type: ignore[arg-type]
                     buckets=BUCKETS, cache_dir="")

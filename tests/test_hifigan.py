@@ -112,7 +112,17 @@ def test_mel_spectrogram_matches_hifigan_analysis() -> None:
     ref = np.load(FIXTURES / "mel_io.npz")  # jik876's mel_spectrogram with librosa's filter bank
     mel = mel_spectrogram(torch.from_numpy(ref["audio"]))
     assert mel.shape == (80, 16)
-    assert np.abs(mel.numpy() - ref["mel"]).max() <= TOLERANCE
+    # Both are float32 STFTs, whose rounding depends on the CPU's FFT kernels and is relative to
+    # the spectrum's scale (about eps * log2(n_fft) of its peak), not to each bin: near the log's
+    # 1e-5 floor a bin's log differs by ~3e-3 between CPUs. So: linear magnitudes against the
+    # peak, with 10x margin over that rounding, and log values only where the bin stands well
+    # above it (>= 1e-3 of the peak).
+    got, want = np.exp(mel.numpy().astype(np.float64)), np.exp(ref["mel"].astype(np.float64))
+    peak = want.max()
+    assert np.abs(got - want).max() <= 1e-5 * peak
+    loud = want >= 1e-3 * peak
+    assert loud.sum() > want.size // 4  # the comparison below covers a real part of the mel
+    assert np.abs(mel.numpy() - ref["mel"])[loud].max() <= TOLERANCE
     batch = mel_spectrogram(torch.from_numpy(np.stack([ref["audio"]] * 2)))
     assert batch.shape == (2, 80, 16)
     bank = mel_filter_bank()

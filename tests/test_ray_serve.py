@@ -9,8 +9,6 @@ import pytest
 from ports import free_port
 
 pytest.importorskip("torch")
-ray = pytest.importorskip("ray")
-serve = pytest.importorskip("ray.serve")
 httpx = pytest.importorskip("httpx")
 
 from fastpitch_tpu.engine import Buckets  # noqa: E402
@@ -22,7 +20,10 @@ FASTPITCH = FIXTURES / "fastpitch" / "dle_single" / "FastPitch_checkpoint_1000.p
 HIFIGAN = FIXTURES / "hifigan" / "jik876_v1small" / "generator_v1small"
 
 
+@pytest.mark.ray
 def test_serve_deployment_answers_tts_requests() -> None:
+    ray = pytest.importorskip("ray", reason="the ray extra is not installed")
+    serve = pytest.importorskip("ray.serve", reason="the ray extra is not installed")
     port = free_port()
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:

@@ -264,6 +264,7 @@ def test_cli(dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
         main(["train", "dataset", str(tmp_path), str(tmp_path / "out")])
 
 
+@pytest.mark.teacher
 def test_teacher_corpus(tmp_path: Path) -> None:
     """The offline teacher voice speaks lines into a corpus that build_dataset reads."""
     pytest.importorskip("hibari")

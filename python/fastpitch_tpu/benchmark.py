@@ -15,6 +15,12 @@ durations to the host), stage 2 (regulation + decoder + HiFi-GAN, audio to the h
 the engine's host work, and the device's peak memory where the runtime reports it. With
 ``--batches N`` each timed run speaks N batches in one call (a longer run's throughput: the
 engine copies each batch's audio out while the device runs the next).
+
+Defaults follow the machine: on a GPU every backend in bfloat16; on a CPU the eager ``torch`` and
+``jax`` backends in float32 (``torch_compile`` is left out there: it compiles for about a minute
+and then runs slower than eager on a CPU; name it with ``--backends`` to measure it anyway).
+``--fastpitch default`` measures the built-in voice (with its own vocoder) instead of the
+benchmark models.
 """
 
 from __future__ import annotations
@@ -52,10 +58,15 @@ def _positive(value: str) -> int:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--backends", nargs="+", default=["torch", "torch_compile", "jax"],
-                   help="backends to compare (the float32 eager reference always runs)")
-    p.add_argument("--dtypes", nargs="+", default=["bfloat16"],
-                   choices=["float32", "bfloat16", "float16"])
+    p.add_argument("--backends", nargs="+",
+                   choices=["torch", "torch_compile", "jax", "torch_xla"],
+                   help="backends to compare (the float32 eager reference always runs; default: "
+                        "torch torch_compile jax on a GPU, torch jax on a CPU)")
+    p.add_argument("--dtypes", nargs="+", choices=["auto", "float32", "bfloat16", "float16"],
+                   help="default: auto (bfloat16 on a GPU, float32 on a CPU)")
+    p.add_argument("--fastpitch",
+                   help="a FastPitch checkpoint to measure instead of the benchmark models "
+                        "('default': the built-in voice, with its own vocoder)")
     p.add_argument("--batch", nargs="+", type=_positive, default=[1], help="batch sizes")
     p.add_argument("--tokens", type=int, default=128, help="input length in tokens (≤ 256)")
     p.add_argument("--iters", type=_positive, default=30, help="timed runs per configuration")
@@ -64,9 +75,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "batch's audio copied out while the device runs the next one; the stage "
                         "times then overlap)")
     p.add_argument("--device", help="device for every backend (default: each one's own)")
-    p.add_argument("--hifigan", default="lj",
-                   help="vocoder weights (default: the built-in LJSpeech V1; timing does not "
-                        "depend on the weights)")
+    p.add_argument("--hifigan",
+                   help="vocoder weights (default: the built-in LJSpeech V1, or the voice's own "
+                        "with --fastpitch; timing does not depend on the weights)")
     p.add_argument("--json", help="write the results to this JSON file")
 
 
@@ -201,20 +212,53 @@ def _measure(synth: Any, texts: list[str], iters: int) -> dict[str, Any]:
     }
 
 
+def _configs(args: argparse.Namespace, gpu: bool) -> list[tuple[str, str]]:
+    """(backend, dtype) pairs to run: the float32 eager reference first, the jax backend last
+    (torchax changes PyTorch's device registry when it is imported, which breaks torch.compile
+    later in the same process)."""
+    backends = args.backends or (["torch", "torch_compile", "jax"] if gpu else ["torch", "jax"])
+    dtypes = [("bfloat16" if gpu else "float32") if d == "auto" else d
+              for d in (args.dtypes or ["auto"])]
+    configs = [("torch", "float32")]
+    for backend in sorted(backends, key=lambda b: b == "jax"):
+        for dtype in dtypes:
+            if (backend, dtype) not in configs:
+                configs.append((backend, dtype))
+    return configs
+
+
+def _models(args: argparse.Namespace) -> tuple[Any, Any]:
+    if args.fastpitch is None:
+        return benchmark_models(hifigan=args.hifigan or "lj")
+    from fastpitch_tpu.model_source import ModelSource
+
+    source = ModelSource(args.fastpitch, args.hifigan, pad_to=args.tokens, cache_dir="")
+    return source.fastpitch, source.hifigan
+
+
+def _cpu_name() -> str:
+    """The CPU's model name (``platform.processor()`` is often empty or just the architecture)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return f"{line.split(':', 1)[1].strip()}, {os.cpu_count()} cores"
+    except OSError:
+        pass
+    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+
+
 def run(args: argparse.Namespace) -> int:
     import torch
 
     from fastpitch_tpu.engine import Buckets, Synthesizer
 
-    fastpitch, hifigan = benchmark_models(hifigan=args.hifigan)
-    # torchax changes PyTorch's device registry when it is imported, which breaks torch.compile
-    # later in the same process: the jax backend runs last.
-    backends = sorted(args.backends, key=lambda b: b == "jax")
-    configs = [("torch", "float32")]
-    configs += [(b, d) for b in backends for d in args.dtypes if (b, d) != ("torch", "float32")]
+    fastpitch, hifigan = _models(args)
+    gpu = torch.cuda.is_available() and (args.device or "cuda").startswith("cuda")
+    configs = _configs(args, gpu)
     params = sum(p.numel() for p in fastpitch.parameters()) / 1e6
     voc = sum(p.numel() for p in hifigan.parameters()) / 1e6
-    device = torch.cuda.get_device_name() if torch.cuda.is_available() else platform.processor()
+    device = torch.cuda.get_device_name() if gpu else _cpu_name()
     print(f"FastPitch {params:.1f} M + HiFi-GAN {voc:.1f} M parameters; {device or 'CPU'}; "
           f"torch {torch.__version__}", file=sys.stderr)
     results: list[dict[str, Any]] = []

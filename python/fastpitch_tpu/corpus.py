@@ -45,7 +45,7 @@ class CorpusSpec:
     hifigan: str | None = None
     frontend: str | None = None
     backend: str = "auto"
-    dtype: str = "bfloat16"
+    dtype: str = "auto"
     devices: str | tuple[str, ...] | None = "all"
     """Per worker: ``"all"`` local devices, a tuple of devices, or None (the default one)."""
     cache_dir: str | None = None

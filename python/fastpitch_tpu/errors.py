@@ -5,7 +5,8 @@ class                       base            raised when
 ==========================  ==============  =====================================================
 ``UnknownFlavorError``      ``ValueError``  the flavor name is not one of ``FLAVORS``
 ``DictionaryError``         ``OSError``     a dictionary / heteronym file is unreadable or malformed
-``InvalidTextError``        ``ValueError``  the input is too large or not valid Unicode
+``InvalidTextError``        ``ValueError``  the input is too large, not valid Unicode, or has nothing
+                                            to speak (only spaces, punctuation, emoji ...)
 ``TextNormalizationError``  ``ValueError``  normalization is unavailable or failed for the flavor
 ``InvalidTokenIdsError``    ``ValueError``  ``decode`` got ids outside the vocabulary
 ``InternalError``           ``RuntimeError`` a frontend bug was caught (please report it)
@@ -51,3 +52,14 @@ class CheckpointDownloadError(OSError):
 
 
 __all__ += ["CheckpointDownloadError", "CheckpointError"]
+
+
+# Warnings (``warnings.warn``; filter or escalate them with the ``warnings`` module).
+
+
+class DroppedCharactersWarning(UserWarning):
+    """Characters of a text were dropped because the voice's text frontend cannot read them
+    (emoji, scripts other than the Latin alphabet); the rest of the text is spoken."""
+
+
+__all__ += ["DroppedCharactersWarning"]

@@ -18,8 +18,8 @@ import os
 
 from fastpitch_tpu.backends.base import DTYPES, Backend, StageSource
 
-__all__ = ["BACKENDS", "DTYPES", "Backend", "StageSource", "auto_backend", "create_backend",
-           "local_devices"]
+__all__ = ["BACKENDS", "DTYPES", "Backend", "StageSource", "auto_backend", "auto_dtype",
+           "create_backend", "local_devices"]
 
 BACKENDS = ("torch", "torch_compile", "jax", "torch_xla")
 
@@ -47,6 +47,30 @@ def auto_backend() -> str:
     return "torch"
 
 
+def auto_dtype(name: str, device: str | None = None) -> str:
+    """What ``dtype="auto"`` means for backend ``name`` on ``device``: ``bfloat16`` on an
+    accelerator (GPU, TPU: native bf16 matrix units, half the memory traffic), ``float32`` on a
+    CPU, where PyTorch's and XLA's bf16 convolutions are slower than float32 ones on CPUs without
+    bf16 matrix units (docs/performance.md has the measurement)."""
+    if name == "auto":
+        name = auto_backend()
+    if name in ("torch", "torch_compile"):
+        if device is not None:
+            return "float32" if device.split(":")[0] == "cpu" else "bfloat16"
+        import torch
+
+        return "bfloat16" if torch.cuda.is_available() else "float32"
+    if name == "jax":
+        if device is None:
+            from fastpitch_tpu.backends.jax_backend import jax_devices
+
+            device = jax_devices()[0]
+        return "float32" if device.split(":")[0] == "cpu" else "bfloat16"
+    if name == "torch_xla":
+        return "float32" if os.environ.get("PJRT_DEVICE", "CPU").upper() == "CPU" else "bfloat16"
+    raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)} or 'auto'")
+
+
 def local_devices(name: str) -> list[str | None]:
     """Every local device backend ``name`` (or ``"auto"``) can run one replica on, as
     ``device=`` values: the CUDA devices (else the CPU) for ``torch`` / ``torch_compile``, every
@@ -70,11 +94,14 @@ def local_devices(name: str) -> list[str | None]:
 
 def create_backend(name: str, source: StageSource, *, dtype: str, device: str | None = None,
                    cache_dir: str | None = None) -> Backend:
-    """Instantiate backend ``name`` (or ``"auto"``) over the two stages ``source`` gives."""
-    if dtype not in DTYPES:
-        raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got {dtype!r}")
+    """Instantiate backend ``name`` (or ``"auto"``) over the two stages ``source`` gives, in
+    ``dtype`` (one of :data:`DTYPES`, or ``"auto"``: see :func:`auto_dtype`)."""
+    if dtype != "auto" and dtype not in DTYPES:
+        raise ValueError(f"dtype must be 'auto' or one of {sorted(DTYPES)}, got {dtype!r}")
     if name == "auto":
         name = auto_backend()
+    if dtype == "auto":
+        dtype = auto_dtype(name, device)
     kind: type[Backend]
     if name == "torch":
         from fastpitch_tpu.backends.torch_backend import TorchBackend as kind

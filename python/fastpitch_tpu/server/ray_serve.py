@@ -21,7 +21,7 @@ __all__ = ["deployment"]
 
 
 def deployment(voices: dict[str, str] | None = None, *, hifigan: str | None = None,
-               backend: str = "auto", dtype: str = "bfloat16", cache_dir: str | None = None,
+               backend: str = "auto", dtype: str = "auto", cache_dir: str | None = None,
                buckets: Any = None, config: ServerConfig | None = None,
                num_replicas: int | None = None, gpus_per_replica: float | None = None,
                name: str = "fastpitch_tpu") -> Any:

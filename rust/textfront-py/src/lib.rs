@@ -216,13 +216,21 @@ impl TextFrontend {
     }
 
     fn decode(&self, py: Python<'_>, ids: &Bound<'_, PyAny>) -> PyResult<String> {
-        let ids: Vec<i64> = match ids.extract::<PyReadonlyArray1<i64>>() {
-            Ok(array) => array.as_array().to_vec(),
-            Err(_) => ids.extract::<Vec<i64>>().map_err(|_| {
-                PyTypeError::new_err("ids must be a 1-D sequence or numpy array of integers")
-            })?,
-        };
+        let ids = ids_arg(ids)?;
         run(py, || self.inner.decode(&ids))
+    }
+
+    /// Whether `ids` hold a letter, digit or phoneme (not only padding, spaces, punctuation).
+    fn speaks(&self, py: Python<'_>, ids: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let ids = ids_arg(ids)?;
+        run(py, || Ok(self.inner.speaks(&ids)))
+    }
+
+    /// The characters of `text` this frontend drops (emoji, scripts it cannot read).
+    fn unspoken_chars(&self, py: Python<'_>, text: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+        let text = text_arg(text, "text")?;
+        let chars = run(py, || self.inner.unspoken_chars(&text))?;
+        Ok(chars.into_iter().map(String::from).collect())
     }
 
     /// DLE flavors: cleaned text with `{ARPABET}` substitutions; None for NeMo flavors.
@@ -255,6 +263,16 @@ impl TextFrontend {
 
     fn __repr__(&self) -> String {
         format!("TextFrontend(flavor={:?})", self.inner.flavor().name())
+    }
+}
+
+/// Token ids from a 1-D numpy int64 array or any sequence of Python ints.
+fn ids_arg(ids: &Bound<'_, PyAny>) -> PyResult<Vec<i64>> {
+    match ids.extract::<PyReadonlyArray1<i64>>() {
+        Ok(array) => Ok(array.as_array().to_vec()),
+        Err(_) => ids.extract::<Vec<i64>>().map_err(|_| {
+            PyTypeError::new_err("ids must be a 1-D sequence or numpy array of integers")
+        }),
     }
 }
 

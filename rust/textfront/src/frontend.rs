@@ -210,6 +210,66 @@ impl TextFrontend {
         }
     }
 
+    /// Whether `ids` hold anything to speak: a letter, digit or phoneme, not only padding,
+    /// spaces and punctuation. The NeMo flavors encode empty text as two spaces and the DLE
+    /// flavors `...` as three full stops; neither is speech.
+    pub fn speaks(&self, ids: &[i64]) -> bool {
+        let vocab = self.vocab();
+        ids.iter().any(|&id| {
+            usize::try_from(id)
+                .ok()
+                .and_then(|i| vocab.get(i))
+                .is_some_and(|token| is_spoken_token(token))
+        })
+    }
+
+    /// The characters of `text` that this frontend drops: each distinct character (in order of
+    /// first appearance) that on its own encodes to nothing but padding and spaces, and without
+    /// which the text encodes the same — emoji and scripts the flavor cannot read. Whitespace, ASCII letters and digits, and combining marks
+    /// (which belong to the letter before them) are never reported. Punctuation that encodes to a
+    /// pause is kept, so it is not reported either.
+    pub fn unspoken_chars(&self, text: &str) -> Result<Vec<char>> {
+        check_size(text)?;
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4];
+        for c in text.chars() {
+            if c.is_whitespace()
+                || c.is_ascii_alphanumeric()
+                || is_combining_mark(c)
+                || !seen.insert(c)
+            {
+                continue;
+            }
+            let alone = self.encode(c.encode_utf8(&mut buf), true)?;
+            if alone.iter().all(|&id| self.is_filler(id)) {
+                out.push(c);
+            }
+        }
+        // Some characters say nothing alone but something in context (`$` in `$5`): a candidate
+        // is reported only if the text without it encodes the same.
+        if !out.is_empty() {
+            let whole = self.encode(text, true)?;
+            let mut kept = Vec::with_capacity(out.len());
+            for c in out {
+                if self.encode(&text.replace(c, ""), true)? == whole {
+                    kept.push(c);
+                }
+            }
+            out = kept;
+        }
+        Ok(out)
+    }
+
+    /// Padding or the space token: what an encoding holds when it holds nothing.
+    fn is_filler(&self, id: i64) -> bool {
+        id == self.pad_id()
+            || usize::try_from(id)
+                .ok()
+                .and_then(|i| self.vocab().get(i))
+                .is_some_and(|token| token == " ")
+    }
+
     /// Tokens of `ids` concatenated. NeMo flavors write phonemes as they are (`HH`, `ˈ`);
     /// DLE ARPAbet symbols are written as `{AA1}`-style groups like the reference's arpabet text.
     pub fn decode(&self, ids: &[i64]) -> Result<String> {
@@ -236,6 +296,24 @@ impl TextFrontend {
         }
         Ok(out)
     }
+}
+
+/// A token that is a sound: a letter, digit or phoneme (DLE writes ARPAbet as `@AA1`), not a
+/// space, punctuation mark or a `<pad>` / `<oov>` marker.
+fn is_spoken_token(token: &str) -> bool {
+    token
+        .strip_prefix('@')
+        .unwrap_or(token)
+        .chars()
+        .next()
+        .is_some_and(char::is_alphanumeric)
+}
+
+/// Combining diacritical marks (U+0300-U+036F and their supplements): part of the letter before
+/// them, so never reported as dropped on their own.
+fn is_combining_mark(c: char) -> bool {
+    matches!(c, '\u{300}'..='\u{36F}' | '\u{1AB0}'..='\u{1AFF}' | '\u{1DC0}'..='\u{1DFF}'
+        | '\u{20D0}'..='\u{20FF}' | '\u{FE20}'..='\u{FE2F}')
 }
 
 #[cfg(test)]
@@ -302,6 +380,38 @@ mod tests {
                 fe.encode("Mr. Smith paid $5.", true).unwrap(),
                 fe.encode(&normalized, false).unwrap()
             );
+        }
+    }
+    #[test]
+    fn nothing_to_speak_is_recognised_in_every_flavor() {
+        for flavor in Flavor::ALL {
+            let fe = TextFrontend::new(flavor, None, None).unwrap();
+            for text in ["", "   ", "\u{1F600}", "\u{4F60}\u{597D}", "...", "?!"] {
+                let ids = fe.encode(text, true).unwrap();
+                assert!(!fe.speaks(&ids), "{flavor}: {text:?} -> {ids:?}");
+            }
+            for text in ["a", "Hello.", "42", "\u{1F600} hi"] {
+                let ids = fe.encode(text, true).unwrap();
+                assert!(fe.speaks(&ids), "{flavor}: {text:?} -> {ids:?}");
+            }
+            assert!(!fe.speaks(&[-1, 1_000_000]));
+        }
+    }
+
+    #[test]
+    fn unspoken_chars_names_what_is_dropped() {
+        for flavor in Flavor::ALL {
+            let fe = TextFrontend::new(flavor, None, None).unwrap();
+            let text = "Hi \u{1F600}, e\u{301}t\u{E9} \u{4F60}\u{1F600}!";
+            assert_eq!(
+                fe.unspoken_chars(text).unwrap(),
+                vec!['\u{1F600}', '\u{4F60}'],
+                "{flavor}"
+            );
+            assert!(fe
+                .unspoken_chars("Dr. Smith paid $5, didn't he?")
+                .unwrap()
+                .is_empty());
         }
     }
 }

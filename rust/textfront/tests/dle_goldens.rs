@@ -1,5 +1,5 @@
 //! Agreement of the DLE frontend with the golden reference records in `shared/goldens`
-//! (`dle_chars/*.jsonl`, `dle_arpabet/*.jsonl[.gz]`). Skipped when the directory is absent.
+//! (`dle_chars/*.jsonl`, `dle_arpabet/*.jsonl[.gz]`). Skipped when they are absent (see `common`).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -7,9 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use textfront::dle::DleFrontend;
 
-fn goldens_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/goldens")
-}
+mod common;
 
 /// Reads a UTF-8 file (optionally gzip) and splits it on '\n' only.
 fn read_records(path: &Path) -> Vec<Value> {
@@ -46,22 +44,13 @@ fn corpus_files(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn dle_goldens_agree() {
-    let root = goldens_dir();
-    if !root.is_dir() {
-        eprintln!(
-            "note: {} not found; DLE golden test skipped",
-            root.display()
-        );
+    let Some(root) = common::goldens_dir(&["dle_chars", "dle_arpabet"]) else {
         return;
-    }
+    };
     let mut failures = Vec::new();
     let mut checked = 0usize;
     for (flavor, arpabet) in [("dle_chars", false), ("dle_arpabet", true)] {
         let dir = root.join(flavor);
-        if !dir.is_dir() {
-            eprintln!("note: {} not found; skipped", dir.display());
-            continue;
-        }
         let fe = DleFrontend::new(arpabet, None, None).expect("frontend");
         for path in corpus_files(&dir) {
             let records = read_records(&path);

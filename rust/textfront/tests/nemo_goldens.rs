@@ -15,14 +15,10 @@ const FLAVORS: [(&str, NemoKind); 2] = [
     ("nemo_ipa", NemoKind::Ipa),
 ];
 
+mod common;
+
 fn goldens_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/goldens");
-    if dir.join("nemo_arpabet").is_dir() && dir.join("nemo_ipa").is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("note: goldens not found at {}; skipping", dir.display());
-        None
-    }
+    common::goldens_dir(&["nemo_arpabet", "nemo_ipa"])
 }
 
 /// Records of one golden file (split on '\n' only; the final '\n' ends the last record).

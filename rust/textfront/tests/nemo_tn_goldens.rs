@@ -21,14 +21,10 @@ const FLOORS: [(&str, f64); 4] = [
     ("hard", 99.0),
 ];
 
+mod common;
+
 fn goldens_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/goldens");
-    if dir.join("nemo_arpabet").is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("note: goldens not found at {}; skipping", dir.display());
-        None
-    }
+    common::goldens_dir(&["nemo_arpabet"])
 }
 
 fn read_lines(path: &Path) -> Vec<String> {

@@ -8,8 +8,9 @@
   ``.nemo`` archives checked member by member, never extracted to disk);
 - :mod:`.hub`: downloads into :func:`cache_dir`, checked by sha256.
 
-Every failure is a :class:`~fastpitch_tpu.errors.CheckpointError` (a ``ValueError``) naming the
-file and, for a model mismatch, the missing / unexpected keys and the shape mismatches; a failed
+Every failure is a :class:`~fastpitch_tpu.errors.CheckpointError` (a ``ValueError``) with a
+one-line message naming the file and the reason -- for a damaged file whatever its reader tripped
+on, for a model mismatch the missing / unexpected keys and the shape mismatches; a failed
 download is a :class:`~fastpitch_tpu.errors.CheckpointDownloadError` (an ``OSError``).
 """
 

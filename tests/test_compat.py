@@ -1,11 +1,35 @@
-"""The drop-in shims give the reference ids through the reference APIs."""
+"""The drop-in shims give the reference ids through the reference APIs, and decode ids back as
+the references do (fixtures/compat: the references' own output, see make_decode_fixtures.py)."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
 import pytest
 
 from conftest import golden_records
 from fastpitch_tpu.compat import dle, nemo
+from fastpitch_tpu.errors import InvalidTokenIdsError
+
+COMPAT = Path(__file__).parent / "fixtures" / "compat"
+
+
+def reference(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((COMPAT / name).read_text(encoding="utf-8"))
+    return data
+
+
+def ids_as_given(case: dict[str, Any]) -> Any:
+    """The case's ids in the container the reference was called with."""
+    if case["as"] == "numpy":
+        return np.array(case["ids"], dtype=np.int64)
+    if case["as"] == "torch":
+        torch = pytest.importorskip("torch")
+        return torch.tensor(case["ids"], dtype=torch.int64)
+    return case["ids"]
 
 
 @pytest.mark.parametrize("p_arpabet,flavor", [(0.0, "dle_chars"), (1.0, "dle_arpabet")])
@@ -23,6 +47,20 @@ def test_dle_sequence_to_text() -> None:
     tp = dle.TextProcessing("english_basic", ["english_cleaners_v2"], p_arpabet=1.0)
     assert tp.sequence_to_text(tp.text_to_sequence("{HH AH0 L OW1} there")) == "{HH AH0 L OW1} there"
     assert tp.symbols[0] == "_" and len(tp.symbols) == 148
+
+
+@pytest.mark.parametrize("flavor", ["dle_chars", "dle_arpabet"])
+def test_dle_sequence_to_text_matches_reference_output(flavor: str) -> None:
+    ref = reference("decode_dle.json")["setups"][flavor]
+    tp = dle.get_text_processing("english_basic", ["english_cleaners_v2"], ref["p_arpabet"])
+    assert tp.symbols == ref["symbols"]
+    labels = set()
+    for case in ref["cases"]:
+        labels.add(case["label"])
+        assert tp.sequence_to_text(ids_as_given(case)) == case["decoded"], case
+        if "text" in case:
+            assert tp.encode_text(case["text"]) == case["ids"], case["text"]
+    assert {"sentence", "whole vocabulary", "padding (id 0) is written"} <= labels
 
 
 @pytest.mark.parametrize(
@@ -54,6 +92,41 @@ def test_nemo_tokenizer_matches_reference(cls: type, flavor: str) -> None:
     with pytest.raises(ValueError):
         with tok.set_phone_prob(prob=0.5):
             pass
+
+
+@pytest.mark.parametrize("cls", [nemo.EnglishPhonemesTokenizer, nemo.IPATokenizer])
+def test_nemo_decode_matches_reference_output(cls: type) -> None:
+    ref = reference("decode_nemo.json")["tokenizers"][cls.__name__]
+    tok = cls()
+    assert (tok.tokens, tok.pad, tok.blank, tok.oov, tok.sep) == (
+        ref["tokens"], ref["pad"], ref["blank"], ref["oov"], ref["sep"])
+    labels = set()
+    for case in ref["cases"]:
+        labels.add(case["label"])
+        ids = ids_as_given(case)
+        negative = any(type(i) is int and i < 0 for i in case["ids"])
+        if case.get("error") == "IndexError" or negative:
+            # Ids outside the vocabulary are refused with a clear error, where NeMo fails with
+            # IndexError past its end and reads a negative id from the end of its token list.
+            with pytest.raises(InvalidTokenIdsError, match="outside the vocabulary"):
+                tok.decode(ids)
+        elif case.get("error") == "TypeError":
+            with pytest.raises(TypeError, match="token ids must be integers"):
+                tok.decode(ids)
+        else:
+            assert tok.decode(ids) == case["decoded"], case
+        if "text" in case:
+            assert tok.encode(case["text"]) == case["ids"], case["text"]
+    assert {"sentence", "whole vocabulary", "padded batch row", "torch tensor"} <= labels
+
+
+def test_nemo_patched_model_decodes_like_nemo() -> None:
+    from types import SimpleNamespace
+
+    model = nemo.patch(SimpleNamespace(vocab=None))
+    ids = model.vocab.encode("hello world.")
+    assert model.vocab.decode(ids) == "|".join(model.vocab.tokens[i] for i in ids)
+    assert model.vocab.decode(ids).startswith(" |h|e|l|l|o| |W|ER1|")
 
 
 def test_nemo_patch_swaps_normalizer_and_tokenizer() -> None:

@@ -18,6 +18,8 @@ augmentation); that is not reproduced.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
+from typing import Any
 
 from fastpitch_tpu.frontend import TextFrontend
 
@@ -80,10 +82,22 @@ class TextProcessing:
         ids: list[int] = self._symbols.encode(text, normalize=False).tolist()
         return ids
 
-    def sequence_to_text(self, sequence: list[int]) -> str:
-        """Ids back to text, ARPAbet in braces; unknown ids are skipped as in DLE."""
-        known = [i for i in sequence if 0 <= i < len(self.symbols)]
-        return self._frontend.decode(known).replace("}{", " ")
+    def sequence_to_text(self, sequence: Iterable[Any]) -> str:
+        """Ids back to text as DLE's ``sequence_to_text``: ARPAbet symbols (``@AH0``) written in
+        braces, neighbouring braces merged (``{HH AH0}``), the padding symbol ``_`` written too.
+
+        An id that is not a key of ``id_to_symbol`` is skipped without a word, as in DLE: ids past
+        the vocabulary, negative ids, and the 0-d tensors of a torch tensor (whose hash is not
+        their value); ``3.0`` and ``True`` are the keys 3 and 1.
+        """
+        pieces = []
+        for symbol_id in sequence:
+            symbol = self.id_to_symbol.get(symbol_id)
+            if symbol is None:
+                continue
+            pieces.append("{" + symbol[1:] + "}" if symbol[:1] == "@" and len(symbol) > 1
+                          else symbol)
+        return "".join(pieces).replace("}{", " ")
 
     def encode_text(self, text: str, return_all: bool = False):  # type: ignore[no-untyped-def]
         """Ids of ``text``; with ``return_all`` also the cleaned and the ARPAbet text."""

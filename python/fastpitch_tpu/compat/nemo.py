@@ -18,12 +18,13 @@ The tokenizers take *normalized* text, as NeMo's do.
 from __future__ import annotations
 
 import contextlib
+import operator
 import os
-from collections.abc import Iterator
-
-from fastpitch_tpu.frontend import TextFrontend
-
+from collections.abc import Iterable, Iterator
 from typing import Any
+
+from fastpitch_tpu.errors import InvalidTokenIdsError
+from fastpitch_tpu.frontend import TextFrontend
 
 __all__ = ["EnglishPhonemesTokenizer", "IPATokenizer", "Normalizer", "parse", "patch"]
 
@@ -41,7 +42,7 @@ class _Tokenizer:
         self.pad: int = self.tokens.index("<pad>")
         self.oov: int = self.tokens.index("<oov>")
         self.blank: int | None = None
-        self.sep = ""
+        self.sep = "|"  # NeMo's phoneme tokenizers' separator: multi-letter phonemes stay apart
         self.space: int = self.tokens.index(" ")
         self.phoneme_probability = 1.0
 
@@ -53,9 +54,31 @@ class _Tokenizer:
         ids: list[int] = self._frontend.encode(text, normalize=False).tolist()
         return ids
 
-    def decode(self, tokens: list[int]) -> str:
-        """Ids back to tokens joined by ``sep``, skipping pad and oov as NeMo does."""
-        return self._frontend.decode([t for t in tokens if t not in (self.pad, self.oov)])
+    def decode(self, tokens: Iterable[Any]) -> str:
+        """Ids back to their tokens joined by ``sep`` (``"|"``), as NeMo's ``decode``.
+
+        The pad, blank and oov ids are left out, found the way NeMo finds them: by membership in
+        the set of those ids (so ``None`` is left out as the absent blank, and the 0-d tensors of
+        a torch tensor never match, their tokens written as NeMo writes them). Where NeMo would
+        fail with ``IndexError`` past the vocabulary or read a negative id from its end, this
+        raises :class:`~fastpitch_tpu.errors.InvalidTokenIdsError`; an id that is not an integer
+        is a ``TypeError`` in both.
+        """
+        skipped = {self.pad, self.blank, self.oov}
+        out: list[str] = []
+        for pos, token in enumerate(tokens):
+            try:
+                if token in skipped:
+                    continue
+                index = operator.index(token)
+            except TypeError:
+                raise TypeError(f"token ids must be integers; got {type(token).__name__} at "
+                                f"position {pos}") from None
+            if not 0 <= index < len(self.tokens):
+                raise InvalidTokenIdsError(f"id {index} at position {pos} is outside the "
+                                           f"vocabulary of {len(self.tokens)} tokens")
+            out.append(self.tokens[index])
+        return self.sep.join(out)
 
     @contextlib.contextmanager
     def set_phone_prob(self, prob: float) -> Iterator[None]:

@@ -6,12 +6,14 @@ import base64
 import concurrent.futures
 import io
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 from ports import free_port
@@ -152,6 +154,54 @@ def test_errors(server: Server, body: dict[str, object], status: int, fragment: 
     r = httpx.post(f"{server.url}/v1/tts", json=body, timeout=30)
     assert r.status_code == status, r.text
     assert fragment in r.text
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "loc"),
+    [
+        ("/v1/tts", {"text": "   "}, ["body", "text"]),
+        ("/v1/tts", {"text": "\n\t \u3000"}, ["body", "text"]),
+        ("/v1/tts/stream", {"text": "  "}, ["body", "text"]),
+        ("/tts", {"texts": ["Fine.", " "]}, ["body", "texts", 1]),
+    ],
+)
+def test_whitespace_only_text_is_refused_by_the_schema(
+    server: Server, path: str, body: dict[str, object], loc: list[object]
+) -> None:
+    r = httpx.post(f"{server.url}{path}", json=body, timeout=30)
+    assert r.status_code == 422, r.text
+    [error] = r.json()["detail"]
+    assert error["loc"] == loc and error["type"] == "value_error"
+    assert "nothing to speak" in error["msg"] and "whitespace" in error["msg"]
+
+
+def test_whitespace_only_text_in_the_request_models() -> None:
+    from pydantic import ValidationError
+
+    from fastpitch_tpu.server.schemas import BatchRequest, TTSRequest
+
+    for text in (" ", "\t\n", "\u2003\u3000"):
+        with pytest.raises(ValidationError, match="nothing to speak"):
+            TTSRequest(text=text)
+    assert TTSRequest(text=" Hi. ").text == " Hi. "
+    with pytest.raises(ValidationError, match="nothing to speak"):
+        BatchRequest(texts=["Hi.", "\n"])
+    assert TTSRequest.model_json_schema()["properties"]["text"]["pattern"] == r"\S"
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_docs_pages_work_without_internet(server: Server, page: str) -> None:
+    r = httpx.get(f"{server.url}{page}", timeout=10)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    html = r.text
+    # No absolute (http://, https://) or protocol-relative (//host) address of any other host.
+    assert not re.search(r"(?i)(https?:)?//[a-z0-9]", html.replace(server.url, "")), html
+    assets = re.findall(r"""(?:src|href|spec-url)=["']([^"']+)["']""", html)
+    assets += re.findall(r"""\burl:\s*['"]([^'"]+)['"]""", html)
+    assert "/openapi.json" in assets and any(a.endswith(".js") for a in assets), assets
+    for asset in assets:
+        got = httpx.get(urljoin(f"{server.url}{page}", asset), timeout=10)
+        assert got.status_code == 200 and got.content, asset
 
 
 def test_body_limits(server: Server) -> None:

@@ -3,9 +3,13 @@ readiness and Prometheus metrics, over one :class:`~fastpitch_tpu.server.batcher
 configured voice.
 
 Limits: text longer than ``max_chars`` or a body over ``max_body_bytes`` → 413; invalid fields →
-422 (with the field and the reason); a full queue → 503 with ``Retry-After``; a request not done
-within ``deadline_s`` → 504 (its job is cancelled and frees its slot, as when the client goes
-away). Voices are chosen by configured name only.
+422 (with the field and the reason; empty or whitespace-only text included); a full queue → 503
+with ``Retry-After``; a request not done within ``deadline_s`` → 504 (its job is cancelled and
+frees its slot, as when the client goes away). Voices are chosen by configured name only.
+
+The API documentation pages, ``/docs`` (Swagger UI) and ``/redoc``, work without internet access:
+their scripts and styles are served by the server itself from the ``fastapi-offline`` package
+(under ``/static-offline-docs``), not from a CDN.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Any
 import numpy as np
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client import generate_latest
 
@@ -195,10 +200,13 @@ def create_app(voices: dict[str, Synthesizer], config: ServerConfig | None = Non
         for b in batchers.values():
             await asyncio.to_thread(b.stop)
 
-    app = FastAPI(
+    # FastAPIOffline: FastAPI whose /docs and /redoc load their assets from this server.
+    # validatorUrl None: Swagger UI would otherwise send the schema to validator.swagger.io.
+    app = FastAPIOffline(
         title="fastpitch_tpu",
         summary="FastPitch + HiFi-GAN text-to-speech with dynamic batching.",
         lifespan=lifespan,
+        swagger_ui_parameters={"validatorUrl": None},
     )
 
     def batcher_for(voice: str) -> Batcher:

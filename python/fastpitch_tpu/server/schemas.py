@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-__all__ = ["BatchRequest", "BatchResponse", "Base64Audio", "TTSRequest"]
+__all__ = ["BatchRequest", "BatchResponse", "Base64Audio", "SpeakableText", "TTSRequest"]
 
 VOICE_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+
+
+def _speakable(text: str) -> str:
+    if text.isspace():
+        raise ValueError("the text has nothing to speak: it is only whitespace")
+    return text
+
+
+SpeakableText = Annotated[
+    str,
+    Field(min_length=1, json_schema_extra={"pattern": r"\S"}),
+    AfterValidator(_speakable),
+]
+"""Text to speak: not empty and not only whitespace (422 otherwise, before it is queued)."""
 
 
 class TTSRequest(BaseModel):
@@ -23,8 +37,8 @@ class TTSRequest(BaseModel):
         ]},
     )
 
-    text: str = Field(min_length=1, description="Text to speak (numbers, dates, money ... are "
-                      "read out by the text normalizer).")
+    text: SpeakableText = Field(description="Text to speak (numbers, dates, money ... are read "
+                                "out by the text normalizer); not empty, not only whitespace.")
     voice: str = Field("default", pattern=VOICE_PATTERN,
                        description="Name of a voice configured on the server.")
     pace: float = Field(1.0, ge=0.1, le=10.0, description="Speaking rate; 1.25 is 25 % faster.")
@@ -53,7 +67,7 @@ class BatchRequest(BaseModel):
         json_schema_extra={"examples": [{"texts": ["Hello.", "How are you today?"]}]},
     )
 
-    texts: list[str] = Field(min_length=1, max_length=64)
+    texts: list[SpeakableText] = Field(min_length=1, max_length=64)
 
 
 class BatchResponse(BaseModel):

@@ -1,7 +1,9 @@
-"""The HTTP server, as a real process on 127.0.0.1 (tiny fixture model, eager CPU backend)."""
+"""The HTTP server, as a real process on 127.0.0.1 (tiny fixture model, eager CPU backend), and
+its routes alone, in process, with their dependencies overridden (a stand-in synthesizer)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import concurrent.futures
 import io
@@ -10,9 +12,11 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin
 
 import pytest
@@ -22,6 +26,18 @@ pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 httpx = pytest.importorskip("httpx")
 soundfile = pytest.importorskip("soundfile")
+
+import numpy as np  # noqa: E402
+from fastapi import FastAPI  # noqa: E402
+from fastapi.testclient import TestClient  # noqa: E402
+
+from fastpitch_tpu.audio import Audio, wav_header  # noqa: E402
+from fastpitch_tpu.engine import SynthesisOptions  # noqa: E402
+from fastpitch_tpu.server import ServerConfig, create_app  # noqa: E402
+from fastpitch_tpu.server.batcher import Batcher  # noqa: E402
+from fastpitch_tpu.server.dependencies import get_default_batcher, get_state  # noqa: E402
+from fastpitch_tpu.server.routes import health, tts  # noqa: E402
+from fastpitch_tpu.server.state import ServerState  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FASTPITCH = FIXTURES / "fastpitch" / "dle_single" / "FastPitch_checkpoint_1000.pt"
@@ -330,3 +346,140 @@ def test_schemathesis_finds_no_server_error(server: Server) -> None:
             assert response.status_code < 500, (case.path, case.body, response.text)
 
         run()
+
+
+# The routes alone: each served by a bare FastAPI app holding only its router, with the shared
+# state replaced through ``app.dependency_overrides`` (no model, no server process).
+
+
+class StandInVoice:
+    """Takes a Synthesizer's place: every text gets the same known audio; ``|`` separates the
+    sentences a stream speaks one by one. Warm-up waits for ``warmed``."""
+
+    sample_rate = 22050
+
+    def __init__(self) -> None:
+        ramp = np.linspace(-0.5, 0.5, 512, dtype=np.float32)
+        self.audio = Audio(ramp, self.sample_rate)
+        self.texts: list[str] = []
+        self.warmed = threading.Event()
+        self.warmed.set()
+
+    def warmup(self, progress: bool = False) -> int:
+        self.warmed.wait(30)
+        return 0
+
+    def synthesize_requests(self, requests: Sequence[tuple[str, Any]]) -> list[Audio]:
+        self.texts += [text for text, _ in requests]
+        return [self.audio for _ in requests]
+
+    def split_for_streaming(self, text: str) -> list[str]:
+        return text.split("|")
+
+
+@pytest.fixture
+def stand_in_state() -> Iterator[ServerState]:
+    voices: dict[str, Any] = {"default": StandInVoice(), "other": StandInVoice()}
+    state = ServerState.create(voices, ServerConfig(max_chars=50))
+    state.start()
+    yield state
+    for voice in voices.values():
+        voice.warmed.set()
+    asyncio.run(state.stop())
+
+
+def route_alone(router: Any, state: ServerState) -> TestClient:
+    app = FastAPI()
+    app.include_router(router)
+    app.dependency_overrides[get_state] = lambda: state
+    return TestClient(app)
+
+
+def test_readyz_alone_follows_the_state() -> None:
+    voice = StandInVoice()
+    voice.warmed.clear()
+    state = ServerState.create({"default": voice, "other": StandInVoice()},  # type: ignore[dict-item]
+                               ServerConfig())
+    client = route_alone(health.router, state)
+    state.start()
+    try:
+        r = client.get("/readyz")
+        assert r.status_code == 503 and r.json() == {"status": "warming up"}
+        voice.warmed.set()
+        assert all(b.ready.wait(10) for b in state.batchers.values())
+        r = client.get("/readyz")
+        assert r.status_code == 200
+        assert r.json() == {"status": "ready", "voices": ["default", "other"]}
+        state.draining = True
+        r = client.get("/readyz")
+        assert r.status_code == 503 and r.json() == {"status": "draining"}
+        assert client.get("/healthz").json() == {"status": "ok"}
+    finally:
+        voice.warmed.set()
+        asyncio.run(state.stop())
+
+
+def test_tts_alone_answers_with_the_synthesizers_audio(stand_in_state: ServerState) -> None:
+    client = route_alone(tts.router, stand_in_state)
+    other: Any = stand_in_state.voices["other"]
+    wav = client.post("/v1/tts", json={"text": "Hello.", "voice": "other"})
+    assert wav.status_code == 200 and wav.headers["content-type"] == "audio/wav"
+    assert wav.content == other.audio.to_wav_bytes()
+    assert other.texts == ["Hello."]
+    pcm = client.post("/v1/tts", json={"text": "Hello.", "format": "pcm16"})
+    assert pcm.content == other.audio.to_pcm16_bytes()
+    assert pcm.headers["x-sample-rate"] == "22050"
+    b64 = client.post("/v1/tts", json={"text": "Hello.", "format": "base64"}).json()
+    assert base64.b64decode(b64["audio"]) == wav.content
+    batch = client.post("/tts", json={"texts": ["One.", "Two."]}).json()
+    assert [base64.b64decode(a) for a in batch["audios"]] == [wav.content] * 2
+    unknown = client.post("/v1/tts", json={"text": "Hello.", "voice": "nobody"})
+    assert unknown.status_code == 422 and "unknown voice" in unknown.text
+    long = client.post("/v1/tts", json={"text": "a" * 51})
+    assert long.status_code == 413 and "limit is 50" in long.text
+    stand_in_state.draining = True
+    refused = client.post("/v1/tts", json={"text": "Hello."})
+    assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
+
+
+def test_tts_stream_alone_sends_sentences_with_pauses(stand_in_state: ServerState) -> None:
+    client = route_alone(tts.router, stand_in_state)
+    audio: Audio = stand_in_state.voices["default"].audio  # type: ignore[attr-defined]
+    pause = np.zeros(int(round(SynthesisOptions().sentence_pause * audio.sample_rate)),
+                     np.float32)
+    sentence, gap = audio.to_pcm16_bytes(), Audio(pause, audio.sample_rate).to_pcm16_bytes()
+    r = client.post("/v1/tts/stream", json={"text": "One.|Two.|Three."})
+    assert r.status_code == 200 and r.headers["content-type"] == "audio/wav"
+    assert r.content == wav_header(audio.sample_rate, None) + sentence + gap + sentence + gap \
+        + sentence
+    pcm = client.post("/v1/tts/stream", json={"text": "One.", "format": "pcm16"})
+    assert pcm.content == sentence
+    assert client.post("/v1/tts/stream", json={"text": "Hi.", "format": "base64"}
+                       ).status_code == 422
+
+
+def test_one_dependency_overridden_alone(stand_in_state: ServerState) -> None:
+    """Replacing the default voice's batcher alone sends /tts to the batcher given instead."""
+    app = FastAPI()
+    app.include_router(tts.router)
+    app.dependency_overrides[get_state] = lambda: stand_in_state
+    app.dependency_overrides[get_default_batcher] = lambda: stand_in_state.batchers["other"]
+    r = TestClient(app).post("/tts", json={"texts": ["Anyone.", "There?"]})
+    assert r.status_code == 200 and len(r.json()["audios"]) == 2
+    assert stand_in_state.voices["other"].texts == ["Anyone.", "There?"]  # type: ignore[attr-defined]
+    assert stand_in_state.voices["default"].texts == []  # type: ignore[attr-defined]
+
+
+def test_create_app_keeps_its_state_on_the_app() -> None:
+    voice = StandInVoice()
+    app = create_app({"default": voice}, ServerConfig(max_batch=2))  # type: ignore[dict-item]
+    state = app.state.server
+    assert isinstance(state, ServerState) and state.config.max_batch == 2
+    assert all(isinstance(b, Batcher) for b in state.batchers.values())
+    with TestClient(app) as client:  # runs the lifespan: the batchers start, then drain
+        assert all(b.ready.wait(10) for b in state.batchers.values())
+        assert client.get("/readyz").json() == {"status": "ready", "voices": ["default"]}
+        r = client.post("/v1/tts", json={"text": "Hello."})
+        assert r.content == voice.audio.to_wav_bytes()
+        assert 'endpoint="/v1/tts",status="200"' in client.get("/metrics").text
+    assert state.draining

@@ -19,6 +19,7 @@ be traced.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import importlib.machinery
@@ -32,7 +33,7 @@ import threading
 import types
 import typing
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -376,22 +377,41 @@ class JaxBackend(Backend):
                  *map(self._like, host)))
             return fn(self._dec_states, hidden, *host)
 
-    def compile_only(self, stage: str, batch: int, size: int, max_tokens: int) -> bool:
-        """Compiles the graph of one shape from abstract inputs, without running it."""
+    def stage_graph(self, stage: str, batch: int, size: int,
+                    max_tokens: int) -> tuple[tuple[int, ...], Callable[..., Any], tuple[Any, ...]]:
+        """What one shape's graph is made of: its key, the function ``jax.jit`` traces and its
+        arguments (this backend's converted weights, then the inputs as
+        ``jax.ShapeDtypeStruct``s), for the ``stage`` (``"encode"`` or ``"decode"``) at
+        ``batch`` rows and ``size`` tokens or frames. :meth:`compile_only` compiles exactly
+        this; it lets a graph be lowered for another platform (e.g. exported for TPU on a
+        machine without one). The decode stage's arguments include the encoder states' shape,
+        which comes from an encode graph (compiled here if none has been yet)."""
         abstract = self._abstract
         i32, f32 = np.dtype(np.int32), np.dtype(np.float32)
         if stage == "encode":
-            self._compiled((0, batch, size), self._encode_trace(), (
+            return (0, batch, size), self._encode_trace(), (
                 self._enc_states, abstract((batch, size), i32), abstract((batch,), i32),
-                abstract((batch,), f32), abstract((batch,), f32)))
-            return True
+                abstract((batch,), f32), abstract((batch,), f32))
         if self._hidden is None:  # the encoder states' shape comes from an encode graph
             self.compile_only("encode", batch, max_tokens, max_tokens)
         assert self._hidden is not None
         hidden = abstract((batch, *self._hidden.shape[1:]), self._hidden.dtype)
-        self._compiled((1, size, batch, max_tokens), self._decode_trace(size), (
+        return (1, size, batch, max_tokens), self._decode_trace(size), (
             self._dec_states, hidden, abstract((batch, max_tokens), i32),
-            abstract((batch,), i32)))
+            abstract((batch,), i32))
+
+    @contextlib.contextmanager
+    def tracing(self) -> Iterator[None]:
+        """Held while tracing a function of :meth:`stage_graph` (torchax swaps the shared
+        modules' tensors while it traces), with torchax's tracing state in place for this
+        thread (the models are loaded here if the backend started from converted weights)."""
+        with self._lock:
+            self._trace_fns()
+            yield
+
+    def compile_only(self, stage: str, batch: int, size: int, max_tokens: int) -> bool:
+        """Compiles the graph of one shape from abstract inputs, without running it."""
+        self._compiled(*self.stage_graph(stage, batch, size, max_tokens))
         return True
 
     def compile_count(self) -> int:

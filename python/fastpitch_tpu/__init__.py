@@ -23,8 +23,7 @@ from fastpitch_tpu.errors import (
     UnknownFlavorError,
 )
 from fastpitch_tpu.frontend import FLAVORS, MAX_INPUT_BYTES, TextFrontend, split_sentences
-
-__version__ = "0.1.0"
+from fastpitch_tpu.version import __version__
 
 if TYPE_CHECKING:
     from fastpitch_tpu.audio import Audio

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from fastpitch_tpu.atomic_files import write_atomic
 from fastpitch_tpu.checkpoints.builtin import local_checkpoint
 from fastpitch_tpu.source_digest import source_digest
+from fastpitch_tpu.version import __version__
 from fastpitch_tpu.voices import vocoder_for
 
 if TYPE_CHECKING:
@@ -106,9 +107,7 @@ class ModelSource:
             beside = path.parent / "config.json"
             if kind == "hifigan" and beside.is_file():
                 facts["hifigan_config"] = _identity(beside)
-        import fastpitch_tpu
-
-        facts["package"] = fastpitch_tpu.__version__
+        facts["package"] = __version__
         # the loaders and the models: a change to either may change what a checkpoint becomes
         facts["code"] = source_digest("checkpoints", "models")
         key = hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()[:20]

@@ -43,6 +43,7 @@ from numpy.typing import NDArray
 from fastpitch_tpu.atomic_files import write_atomic
 from fastpitch_tpu.backends.base import Backend, StageSource, torch_dtype
 from fastpitch_tpu.source_digest import source_digest
+from fastpitch_tpu.version import __version__
 
 if typing.TYPE_CHECKING:
     from fastpitch_tpu.models.stages import DecodeStage, EncodeStage
@@ -214,12 +215,10 @@ class JaxBackend(Backend):
         return enc_fn, dec_fn
 
     def _graph_digest(self, encode: EncodeStage, decode: DecodeStage) -> str:
-        import fastpitch_tpu
-
         shapes = {name: [list(t.shape), str(t.dtype)] for module in (encode, decode)
                   for name, t in module.state_dict().items()}
         facts = {
-            "package": fastpitch_tpu.__version__, "code": source_digest("models"),
+            "package": __version__, "code": source_digest("models"),
             "jax": self._jax.__version__, "torchax": importlib.metadata.version("torchax"),
             "dtype": str(torch_dtype(self.dtype)), "platform": self._device.platform,
             "fastpitch": repr(encode.fastpitch.config), "hifigan": repr(decode.hifigan.config),

@@ -286,10 +286,6 @@ class HiFiGAN(nn.Module):
             for i in range(len(config.upsample_rates))
         )
         self.conv_post = nn.Conv1d(c0 // 2 ** len(config.upsample_rates), 1, 7, padding=3)
-        self.channels_last = False
-        """Run the convolutions in the 2-D form ``[batch, channels, 1, time]`` with channels-last
-        memory, where cuDNN's fastest kernels need no layout conversions (set by the compiled
-        CUDA backend; the same arithmetic either way)."""
 
     @property
     def hop_length(self) -> int:
@@ -299,19 +295,23 @@ class HiFiGAN(nn.Module):
     def forward(self, mel: Tensor, lengths: Tensor | None = None) -> Tensor:
         """``mel`` ``[batch, num_mels, frames]`` → audio ``[batch, frames * hop]``.
 
+        ``mel`` may also come in the 2-D form ``[batch, num_mels, 1, frames]``: every layer then
+        runs as the same convolution over a height of 1, in whatever memory format ``mel`` has
+        (a backend may pick channels-last, where cuDNN needs no layout conversions). The
+        arithmetic is the same either way.
+
         With ``lengths`` (valid frames per row), every activation past a row's length is zeroed
         at each resolution, which is exactly what the convolutions of an unpadded input see
         (zero padding): the audio inside each row's length is then the same as if that row had
         been vocoded alone, whatever the padding; past it the audio is 0.
         """
-        if mel.dim() != 3 or mel.shape[1] != self.config.num_mels:
+        two_d = mel.dim() == 4 and mel.shape[2] == 1
+        if not (mel.dim() == 3 or two_d) or mel.shape[1] != self.config.num_mels:
             raise ValueError(
-                f"HiFiGAN expects mel of shape [batch, {self.config.num_mels}, frames], "
-                f"got {tuple(mel.shape)}"
+                f"HiFiGAN expects mel of shape [batch, {self.config.num_mels}, frames] (or "
+                f"[batch, {self.config.num_mels}, 1, frames]), got {tuple(mel.shape)}"
             )
-        frames = mel.shape[2]
-        if self.channels_last:
-            mel = mel.unsqueeze(2).contiguous(memory_format=torch.channels_last)
+        frames = mel.shape[-1]
         mask = None
         if lengths is not None:
             mask = self._mask(lengths, frames, 1, mel)

@@ -18,8 +18,7 @@ fn goldens() -> PathBuf {
 
 fn corpus() -> Vec<String> {
     let path = std::env::var_os("TEXTFRONT_BENCH_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| goldens().join("corpora/ljspeech.txt"));
+        .map_or_else(|| goldens().join("corpora/ljspeech.txt"), PathBuf::from);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read bench corpus {}: {e}", path.display()));
     text.split('\n')
@@ -52,7 +51,7 @@ fn nemo_normalized(flavor: Flavor) -> Option<Vec<String>> {
 fn bench(c: &mut Criterion) {
     let lines = corpus();
     let bytes: usize = lines.iter().map(String::len).sum();
-    for flavor in Flavor::ALL {
+    for &flavor in Flavor::ALL {
         let fe = TextFrontend::new(flavor, None, None).expect("embedded dictionaries load");
         let mut group = c.benchmark_group(flavor.name());
         group.throughput(Throughput::Bytes(bytes as u64));
@@ -64,26 +63,26 @@ fn bench(c: &mut Criterion) {
                 b.iter(|| {
                     normalized
                         .iter()
-                        .map(|t| fe.encode(t, false).map(|v| v.len()).unwrap_or(0))
+                        .map(|t| fe.encode(t, false).map_or(0, |v| v.len()))
                         .sum::<usize>()
-                })
+                });
             });
         } else {
             group.bench_function("normalize_x1000", |b| {
                 b.iter(|| {
                     lines
                         .iter()
-                        .map(|t| fe.normalize(t).map(|s| s.len()).unwrap_or(0))
+                        .map(|t| fe.normalize(t).map_or(0, |s| s.len()))
                         .sum::<usize>()
-                })
+                });
             });
             group.bench_function("encode_x1000", |b| {
                 b.iter(|| {
                     lines
                         .iter()
-                        .map(|t| fe.encode(t, true).map(|v| v.len()).unwrap_or(0))
+                        .map(|t| fe.encode(t, true).map_or(0, |v| v.len()))
                         .sum::<usize>()
-                })
+                });
             });
         }
         group.finish();

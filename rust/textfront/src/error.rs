@@ -4,15 +4,26 @@ use std::fmt;
 use std::path::PathBuf;
 
 /// Everything that can go wrong in the frontend. Each variant maps to one Python exception class.
+///
+/// Non-exhaustive so that a new kind of failure is not a breaking change; a `match` on it needs
+/// a wildcard arm.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Error {
     /// The flavor name is not one of [`crate::Flavor::NAMES`].
     UnknownFlavor(String),
     /// A dictionary or heteronym file could not be read or parsed.
-    Dictionary { path: PathBuf, reason: String },
+    Dictionary {
+        /// The file as it was given.
+        path: PathBuf,
+        /// What went wrong, for people (an I/O error or the offending line).
+        reason: String,
+    },
     /// The input text cannot be processed (e.g. it exceeds [`crate::MAX_INPUT_BYTES`]).
     InvalidInput(String),
-    /// Text normalization is not available (or failed) for this flavor.
+    /// Text normalization is not available (or failed) for this flavor. No flavor raises it
+    /// today (every flavor normalizes); it keeps the Python exception of the same name
+    /// meaningful for frontends that may lack a normalizer.
     Normalization(String),
     /// Token ids given to `decode` are outside the vocabulary.
     InvalidIds(String),

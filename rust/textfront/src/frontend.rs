@@ -15,7 +15,11 @@ use crate::nemo_tn::Normalizer;
 pub const MAX_INPUT_BYTES: usize = 16 << 20;
 
 /// A named preset reproducing one reference frontend.
+///
+/// Non-exhaustive: more references (other languages, other NeMo tokenizers) may be added;
+/// iterate [`Flavor::ALL`] rather than listing the variants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Flavor {
     /// DeepLearningExamples FastPitch, `english_cleaners_v2`, graphemes only.
     DleChars,
@@ -31,8 +35,9 @@ impl Flavor {
     /// Every flavor name, in the order of [`Flavor::ALL`].
     pub const NAMES: &'static [&'static str] =
         &["dle_chars", "dle_arpabet", "nemo_arpabet", "nemo_ipa"];
-    /// Every flavor.
-    pub const ALL: [Flavor; 4] = [
+    /// Every flavor. A slice rather than an array, so that adding a flavor does not change
+    /// its type.
+    pub const ALL: &'static [Flavor] = &[
         Flavor::DleChars,
         Flavor::DleArpabet,
         Flavor::NemoArpabet,
@@ -59,7 +64,8 @@ impl FromStr for Flavor {
     type Err = Error;
     fn from_str(name: &str) -> Result<Self> {
         Flavor::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|f| f.name() == name)
             .ok_or_else(|| Error::UnknownFlavor(name.to_string()))
     }
@@ -95,6 +101,11 @@ fn check_size(text: &str) -> Result<()> {
 impl TextFrontend {
     /// Build a frontend. `dictionary` and `heteronyms` replace the embedded files of the flavor
     /// (same formats as the originals); `dle_chars` uses neither.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Dictionary`] when a given file cannot be read or parsed (for `dle_chars` too:
+    /// a bad path is reported, not ignored).
     pub fn new(
         flavor: Flavor,
         dictionary: Option<&Path>,
@@ -116,6 +127,11 @@ impl TextFrontend {
     }
 
     /// Build a frontend from a flavor name.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownFlavor`] when `name` is not one of [`Flavor::NAMES`]; otherwise as
+    /// [`TextFrontend::new`].
     pub fn from_name(
         name: &str,
         dictionary: Option<&Path>,
@@ -131,6 +147,10 @@ impl TextFrontend {
 
     /// The normalized text the tokenizer sees: for DLE flavors the output of
     /// `english_cleaners_v2`; for NeMo flavors the text normalizer's output.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] when the text is longer than [`MAX_INPUT_BYTES`].
     pub fn normalize(&self, text: &str) -> Result<String> {
         check_size(text)?;
         match &self.engine {
@@ -141,6 +161,10 @@ impl TextFrontend {
 
     /// Token ids of `text`. With `normalize == false` the text is taken as already normalized
     /// (DLE: already cleaned, so only the ARPAbet substitution and symbol lookup run).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] when the text is longer than [`MAX_INPUT_BYTES`].
     pub fn encode(&self, text: &str, normalize: bool) -> Result<Vec<i64>> {
         let normalized;
         let text = if normalize {
@@ -159,6 +183,10 @@ impl TextFrontend {
     /// DLE flavors: the cleaned text with ARPAbet substitutions (`{G EY1 V}`), as
     /// `encode_text(..., return_all=True)` returns it. NeMo flavors: the G2P output list joined
     /// with `|` is available through [`TextFrontend::g2p`] instead; this returns `None`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] when the text is longer than [`MAX_INPUT_BYTES`].
     pub fn arpabet_text(&self, text: &str, normalize: bool) -> Result<Option<String>> {
         let Engine::Dle(dle) = &self.engine else {
             return Ok(None);
@@ -173,6 +201,11 @@ impl TextFrontend {
     }
 
     /// NeMo flavors: the G2P output (phonemes, graphemes, punctuation, spaces) for normalized text.
+    /// DLE flavors have no G2P stage of that shape; they return `None`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] when the text is longer than [`MAX_INPUT_BYTES`].
     pub fn g2p(&self, normalized: &str) -> Result<Option<Vec<String>>> {
         check_size(normalized)?;
         Ok(match &self.engine {
@@ -225,9 +258,14 @@ impl TextFrontend {
 
     /// The characters of `text` that this frontend drops: each distinct character (in order of
     /// first appearance) that on its own encodes to nothing but padding and spaces, and without
-    /// which the text encodes the same — emoji and scripts the flavor cannot read. Whitespace, ASCII letters and digits, and combining marks
-    /// (which belong to the letter before them) are never reported. Punctuation that encodes to a
-    /// pause is kept, so it is not reported either.
+    /// which the text encodes the same — emoji and scripts the flavor cannot read. Whitespace,
+    /// ASCII letters and digits, and combining marks (which belong to the letter before them)
+    /// are never reported. Punctuation that encodes to a pause is kept, so it is not reported
+    /// either.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] when the text is longer than [`MAX_INPUT_BYTES`].
     pub fn unspoken_chars(&self, text: &str) -> Result<Vec<char>> {
         check_size(text)?;
         let mut seen = std::collections::HashSet::new();
@@ -272,6 +310,10 @@ impl TextFrontend {
 
     /// Tokens of `ids` concatenated. NeMo flavors write phonemes as they are (`HH`, `ˈ`);
     /// DLE ARPAbet symbols are written as `{AA1}`-style groups like the reference's arpabet text.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidIds`] naming the first id outside the vocabulary (negative or too large).
     pub fn decode(&self, ids: &[i64]) -> Result<String> {
         let vocab = self.vocab();
         let mut out = String::new();
@@ -384,7 +426,7 @@ mod tests {
     }
     #[test]
     fn nothing_to_speak_is_recognised_in_every_flavor() {
-        for flavor in Flavor::ALL {
+        for &flavor in Flavor::ALL {
             let fe = TextFrontend::new(flavor, None, None).unwrap();
             for text in ["", "   ", "\u{1F600}", "\u{4F60}\u{597D}", "...", "?!"] {
                 let ids = fe.encode(text, true).unwrap();
@@ -400,7 +442,7 @@ mod tests {
 
     #[test]
     fn unspoken_chars_names_what_is_dropped() {
-        for flavor in Flavor::ALL {
+        for &flavor in Flavor::ALL {
             let fe = TextFrontend::new(flavor, None, None).unwrap();
             let text = "Hi \u{1F600}, e\u{301}t\u{E9} \u{4F60}\u{1F600}!";
             assert_eq!(

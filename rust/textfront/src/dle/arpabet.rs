@@ -65,6 +65,10 @@ impl Substituter<'_> {
             } else {
                 None
             };
+            #[expect(
+                clippy::bool_to_int_with_if,
+                reason = "a ladder keeps each suffix (\"'s\", \"s\", none) beside its length"
+            )]
             let strip = if chars > 2 && current.ends_with("'s") {
                 2
             } else if chars > 1 && current.ends_with('s') {
@@ -74,13 +78,13 @@ impl Substituter<'_> {
             };
             match found {
                 Some(Pronunciation::One(p)) => return Some((p, suffixes)),
-                Some(Pronunciation::Ambiguous) => return None,
                 None if strip > 0 => {
                     current = &current[..current.len() - strip];
                     chars -= strip;
                     suffixes += 1;
                 }
-                None => return None,
+                // An ambiguous word is left as letters, like one with no entry at all.
+                Some(Pronunciation::Ambiguous) | None => return None,
             }
         }
     }

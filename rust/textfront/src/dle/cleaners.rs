@@ -251,7 +251,7 @@ fn normalize_abbreviations(text: &str) -> Option<String> {
         step(&mut cur, expand_no_period);
     }
     if has(&cur, b'%') {
-        step(&mut cur, expand_percent);
+        cur = Cow::Owned(expand_percent(&cur));
     }
     if has(&cur, b'&') {
         cur = Cow::Owned(cur.replace('&', " and "));
@@ -300,8 +300,9 @@ fn expand_no_period(text: &str) -> Option<String> {
     Some(out)
 }
 
-/// `([ ]?[%])` -> " percent".
-fn expand_percent(text: &str) -> Option<String> {
+/// `([ ]?[%])` -> " percent". Only called on text holding a `%`, so it always changes it and,
+/// unlike the other steps, returns the new text rather than an `Option`.
+fn expand_percent(text: &str) -> String {
     let b = text.as_bytes();
     let mut out = String::with_capacity(text.len() + 16);
     let mut copied = 0;
@@ -321,7 +322,7 @@ fn expand_percent(text: &str) -> Option<String> {
         copied = i;
     }
     out.push_str(&text[copied..]);
-    Some(out)
+    out
 }
 
 /// `([a-zA-Z])\.(com|gov|org)` -> "x dot com".

@@ -43,9 +43,13 @@ pub struct DleFrontend {
 }
 
 impl DleFrontend {
-    /// `arpabet = false`: `dle_chars` (p_arpabet 0.0); `true`: `dle_arpabet` (p_arpabet 1.0).
+    /// `arpabet = false`: `dle_chars` (`p_arpabet` 0.0); `true`: `dle_arpabet` (`p_arpabet` 1.0).
     /// `dictionary` / `heteronyms` replace the embedded `cmudict-0.7b` / DLE `heteronyms`
     /// (same formats); they are read and checked for either flavor.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Dictionary`] when a given file cannot be read or parsed.
     pub fn new(
         arpabet: bool,
         dictionary: Option<&Path>,
@@ -91,17 +95,14 @@ impl DleFrontend {
     /// as in the reference).
     pub fn encode_cleaned(&self, cleaned: &str) -> (Vec<i64>, String) {
         let mut ids = Vec::with_capacity(cleaned.len());
-        match &self.arpabet {
-            Some((dict, heteronyms)) => {
-                let mut text = String::with_capacity(cleaned.len() * 2);
-                Substituter { dict, heteronyms }.substitute(cleaned, &mut text);
-                symbols::text_to_sequence(&text, &mut ids);
-                (ids, text)
-            }
-            None => {
-                symbols::text_to_sequence(cleaned, &mut ids);
-                (ids, String::new())
-            }
+        if let Some((dict, heteronyms)) = &self.arpabet {
+            let mut text = String::with_capacity(cleaned.len() * 2);
+            Substituter { dict, heteronyms }.substitute(cleaned, &mut text);
+            symbols::text_to_sequence(&text, &mut ids);
+            (ids, text)
+        } else {
+            symbols::text_to_sequence(cleaned, &mut ids);
+            (ids, String::new())
         }
     }
 

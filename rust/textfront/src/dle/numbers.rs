@@ -1,4 +1,4 @@
-//! DLE `numerical.py`: money, decimals, ordinals, roman numerals, "AxB" and plain numbers.
+//! DLE `numerical.py`: money, decimals, ordinals, roman numerals, "`AxB`" and plain numbers.
 //! Every step is a hand-written scanner that reproduces the reference regular expression and
 //! Python's `re.sub` scanning (leftmost match, then continue after it). A step returns `None`
 //! when it leaves the text unchanged.
@@ -242,6 +242,10 @@ fn push_hundreds_int(out: &mut String, digits: &str) {
 fn push_hundreds_str(out: &mut String, quantity: &str) -> Option<()> {
     let value: f64 = quantity.parse().ok()?;
     if value > 1000.0 && value < 10000.0 && value % 100.0 == 0.0 && value % 1000.0 != 0.0 {
+        #[expect(
+            clippy::cast_sign_loss,
+            reason = "value is between 1000 and 10000 here, so the quotient is positive"
+        )]
         push_cardinal(out, (value / 100.0) as u128);
         out.push_str(" hundred");
     } else {

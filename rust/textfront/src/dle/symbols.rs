@@ -46,7 +46,7 @@ pub(crate) fn vocab() -> &'static [String] {
 pub(crate) fn char_id(c: char) -> Option<i64> {
     let code = c as usize;
     if code < 128 && CHAR_IDS[code] >= 0 {
-        Some(CHAR_IDS[code] as i64)
+        Some(i64::from(CHAR_IDS[code]))
     } else {
         None
     }

@@ -110,7 +110,7 @@ fn arpabet_word_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || ('\u{c0}'..='\u{ff}').contains(&c) || is_decimal(c)
 }
 
-impl<'a> G2p<'a> {
+impl G2p<'_> {
     /// `EnglishG2p.__call__` on preprocessed text.
     pub(crate) fn arpabet(&self, text: &str, sink: &mut impl Sink) {
         let mut lower = String::new();

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::collections::hash_map::Entry as MapEntry;
 use std::collections::BTreeSet;
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::{FxBuildHasher, FxHashMap, FxHashSet};
 
 use super::unicode::{is_decimal, is_py_space, nfc, py_upper};
 
@@ -75,22 +75,19 @@ fn lines(data: &[u8]) -> impl Iterator<Item = &[u8]> {
         if rest.is_empty() {
             return None;
         }
-        match rest.iter().position(|&b| b == b'\n' || b == b'\r') {
-            Some(i) => {
-                let line = &rest[..i];
-                let skip = if rest[i] == b'\r' && rest.get(i + 1) == Some(&b'\n') {
-                    2
-                } else {
-                    1
-                };
-                rest = &rest[i + skip..];
-                Some(line)
-            }
-            None => {
-                let line = rest;
-                rest = &[];
-                Some(line)
-            }
+        if let Some(i) = rest.iter().position(|&b| b == b'\n' || b == b'\r') {
+            let line = &rest[..i];
+            let skip = if rest[i] == b'\r' && rest.get(i + 1) == Some(&b'\n') {
+                2
+            } else {
+                1
+            };
+            rest = &rest[i + skip..];
+            Some(line)
+        } else {
+            let line = rest;
+            rest = &[];
+            Some(line)
         }
     })
 }
@@ -172,7 +169,7 @@ fn find_double_space(s: &[u8]) -> Option<usize> {
 /// dropped; words lower-cased; phonemes separated by single spaces).
 pub(crate) fn parse_arpabet_dict(data: &[u8]) -> Result<Lexicon, String> {
     let mut words: FxHashMap<Box<str>, Entry> =
-        FxHashMap::with_capacity_and_hasher(data.len() / 24, Default::default());
+        FxHashMap::with_capacity_and_hasher(data.len() / 24, FxBuildHasher);
     let mut phones: Vec<u32> = Vec::with_capacity(data.len() / 4);
     // Phonemes up to 7 bytes are keyed by their bytes packed into an integer (cheap to hash).
     let mut short: FxHashMap<u64, u32> = FxHashMap::default();
@@ -356,7 +353,7 @@ pub(crate) fn parse_ipa_dict(data: &[u8]) -> Result<IpaDict, String> {
     let text = decode_utf8(data)?;
     // Keyed by the original spelling; `order` records first-seen order.
     let mut words: FxHashMap<Box<str>, Entry> =
-        FxHashMap::with_capacity_and_hasher(data.len() / 20, Default::default());
+        FxHashMap::with_capacity_and_hasher(data.len() / 20, FxBuildHasher);
     let mut phones: Vec<u32> = Vec::with_capacity(data.len() / 3);
     let mut interner = CharInterner::new();
     let mut graphemes: BTreeSet<char> = BTreeSet::new();
@@ -422,7 +419,7 @@ pub(crate) fn parse_ipa_dict(data: &[u8]) -> Result<IpaDict, String> {
     } else {
         let mut ordered: Vec<(Box<str>, Entry)> = words.into_iter().collect();
         ordered.sort_unstable_by_key(|x| x.1.order);
-        let mut map = FxHashMap::with_capacity_and_hasher(ordered.len(), Default::default());
+        let mut map = FxHashMap::with_capacity_and_hasher(ordered.len(), FxBuildHasher);
         for (k, e) in ordered {
             let key: Box<str> = match py_upper(&k) {
                 Cow::Borrowed(_) => k,

@@ -28,8 +28,10 @@ use crate::error::{Error, Result};
 use g2p::{G2p, Sink, Suffixes};
 use lexicon::{HeteronymStyle, Lexicon};
 
-/// Which NeMo tokenizer to reproduce.
+/// Which NeMo tokenizer to reproduce. Non-exhaustive: NeMo has more G2P/tokenizer pairs than
+/// the two reproduced here.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum NemoKind {
     /// ARPAbet phonemes with stresses, plus lower-case letters for unhandled words.
     Arpabet,
@@ -63,7 +65,7 @@ struct Vocab {
 }
 
 impl Vocab {
-    /// `tokens` without pad/oov; they are appended (BaseTokenizer with `add_blank_at=None`).
+    /// `tokens` without pad/oov; they are appended (`BaseTokenizer` with `add_blank_at=None`).
     fn new(mut tokens: Vec<String>, space: u32) -> Self {
         let pad = tokens.len() as u32;
         tokens.push("<pad>".into());
@@ -97,7 +99,7 @@ impl Vocab {
 
     fn arpabet() -> Self {
         let mut t: Vec<String> = vec![" ".into()];
-        t.extend(CONSONANTS.iter().map(|s| s.to_string()));
+        t.extend(CONSONANTS.iter().map(ToString::to_string));
         for v in VOWELS {
             for stress in 0..3 {
                 t.push(format!("{v}{stress}"));
@@ -105,15 +107,15 @@ impl Vocab {
         }
         t.extend(('a'..='z').map(String::from));
         t.push("'".into());
-        t.extend(PUNCT.iter().map(|s| s.to_string()));
+        t.extend(PUNCT.iter().map(ToString::to_string));
         Vocab::new(t, 0)
     }
 
     /// `IPATokenizer` vocabulary: sorted(G2P symbols + apostrophe + punctuation), then space.
     fn ipa(symbols: &BTreeSet<char>) -> Self {
-        let mut set: BTreeSet<String> = symbols.iter().map(|c| c.to_string()).collect();
+        let mut set: BTreeSet<String> = symbols.iter().map(ToString::to_string).collect();
         set.insert("'".into());
-        set.extend(PUNCT.iter().map(|s| s.to_string()));
+        set.extend(PUNCT.iter().map(ToString::to_string));
         let mut t: Vec<String> = set.into_iter().collect();
         let space = match t.iter().position(|s| s == " ") {
             Some(i) if symbols.contains(&' ') => i,
@@ -185,7 +187,13 @@ fn dictionary_error(path: &Path, reason: impl Into<String>) -> Error {
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| dictionary_error(path, e.to_string()))
+    let data = std::fs::read(path).map_err(|e| dictionary_error(path, e.to_string()))?;
+    // The lexicon stores offsets into the file's text as `u32`; refuse what they cannot span
+    // rather than wrap (real dictionaries are a few MiB).
+    if u32::try_from(data.len()).is_err() {
+        return Err(dictionary_error(path, "file is larger than 4 GiB"));
+    }
+    Ok(data)
 }
 
 fn embedded_path(name: &str) -> PathBuf {
@@ -337,6 +345,10 @@ impl NemoTokenizer {
     /// Builds a tokenizer. `None` selects the embedded default dictionary / heteronym list of
     /// the flavor; a path must name a file in the same format (CMUdict ARPAbet in Latin-1 for
     /// `Arpabet`, the NeMo IPA dictionary in UTF-8 for `Ipa`, one heteronym per line).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Dictionary`] when a given file cannot be read or parsed.
     pub fn new(
         kind: NemoKind,
         dictionary: Option<&Path>,

@@ -9,7 +9,7 @@ mod classes;
 mod post;
 mod tables;
 mod tagger;
-pub mod words;
+mod words;
 
 use tagger::Token;
 
@@ -39,7 +39,7 @@ impl Normalizer {
             }
             match tok {
                 Token::Class(s) if s.contains('\u{a0}') => {
-                    joined.push_str(&s.replace('\u{a0}', " "))
+                    joined.push_str(&s.replace('\u{a0}', " "));
                 }
                 Token::Class(s) => joined.push_str(s),
                 Token::Punct(s) => joined.push_str(s),

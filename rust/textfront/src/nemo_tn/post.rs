@@ -59,7 +59,8 @@ fn is_quote_like(c: char) -> bool {
 }
 
 /// Spacing rules applied to the joined verbalization: no space before closing punctuation,
-/// "``" read as '"', no space after an opening bracket, no space just inside paired quotes,
+/// a pair of backquotes read as a double quote, no space after an opening bracket, no space
+/// just inside paired quotes,
 /// and "word ' s" joined to "word's".
 pub(crate) fn post_process_graph(s: &str) -> String {
     let t = tables();
@@ -177,10 +178,10 @@ fn is_cjk(c: char) -> bool {
         (63744, 64255),
         (65072, 65103),
         (65381, 65500),
-        (94208, 101119),
-        (110592, 110895),
-        (110960, 111359),
-        (131072, 196607),
+        (94208, 101_119),
+        (110_592, 110_895),
+        (110_960, 111_359),
+        (131_072, 196_607),
     ];
     let v = c as u32;
     RANGES.iter().any(|&(a, b)| a <= v && v <= b)
@@ -218,7 +219,7 @@ pub(crate) fn moses_detokenize(s: &str) -> String {
         }) || (i > 0 && {
             // English contraction ("'s", "'ll"): attach to the left.
             let mut it = token.chars();
-            it.next() == Some('\'') && it.next().is_some_and(|c| c.is_alphabetic())
+            it.next() == Some('\'') && it.next().is_some_and(char::is_alphabetic)
         }) {
             out.push_str(token);
             prepend = " ";
@@ -231,12 +232,11 @@ pub(crate) fn moses_detokenize(s: &str) -> String {
             } else {
                 token.to_string()
             };
-            let idx = match quote_counts.iter().position(|(k, _)| *k == key) {
-                Some(p) => p,
-                None => {
-                    quote_counts.push((key, 0));
-                    quote_counts.len() - 1
-                }
+            let idx = if let Some(p) = quote_counts.iter().position(|(k, _)| *k == key) {
+                p
+            } else {
+                quote_counts.push((key, 0));
+                quote_counts.len() - 1
             };
             if quote_counts[idx].1 % 2 == 0 {
                 if *token == "'" && i > 0 && tokens[i - 1].ends_with('s') {
@@ -307,14 +307,6 @@ const ASCII_PUNCT: &str = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
 
 /// Makes the spaces around ASCII punctuation of `normalized` match those of `input`.
 pub(crate) fn post_process_punct(input: &str, normalized: &str) -> String {
-    let input_owned;
-    let input = if input.contains("``") && !normalized.contains("``") {
-        input_owned = input.replace("``", "\"");
-        input_owned.as_str()
-    } else {
-        input
-    };
-    let inp: Vec<char> = input.chars().collect();
     // Every char of `normalized` as an editable piece: the char (None once cleared) followed
     // by a number of added spaces.
     #[derive(Clone, Copy)]
@@ -331,6 +323,14 @@ pub(crate) fn post_process_punct(input: &str, normalized: &str) -> String {
             self.spaces += 1;
         }
     }
+    let input_owned;
+    let input = if input.contains("``") && !normalized.contains("``") {
+        input_owned = input.replace("``", "\"");
+        input_owned.as_str()
+    } else {
+        input
+    };
+    let inp: Vec<char> = input.chars().collect();
     let mut out: Vec<Piece> = normalized
         .chars()
         .map(|c| Piece {

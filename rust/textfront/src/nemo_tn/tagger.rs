@@ -68,6 +68,11 @@ const INF: i64 = i64::MAX / 4;
 const SCALE: i64 = 1 << 20;
 
 /// Chooses the cheapest cut of `text` and returns its tokens in order.
+#[expect(
+    clippy::too_many_lines,
+    reason = "one dynamic programme (prefix sums, forward pass, backtrack) over shared tables; \
+              split up, its parts would pass a dozen arrays between them"
+)]
 pub(crate) fn tag(text: &str) -> Vec<Token<'_>> {
     let t = tables();
     let chars: Vec<char> = text.chars().collect();
@@ -97,11 +102,11 @@ pub(crate) fn tag(text: &str) -> Vec<Token<'_>> {
     for k in 0..n {
         let c = chars[k];
         let excl = c.is_ascii_digit() || matches!(c, '$' | '€' | '₩' | '£' | '¥' | '#' | '%');
-        pre_excl[k + 1] = pre_excl[k] + excl as u32;
-        pre_punct[k + 1] = pre_punct[k] + punct[k] as u32;
+        pre_excl[k + 1] = pre_excl[k] + u32::from(excl);
+        pre_punct[k + 1] = pre_punct[k] + u32::from(punct[k]);
         // Punctuation, or a symbol that no class reads without letters or digits near it.
         let junk = punct[k] || !(excl || space[k] || c == '@' || c.is_alphanumeric());
-        pre_junk[k + 1] = pre_junk[k] + junk as u32;
+        pre_junk[k + 1] = pre_junk[k] + u32::from(junk);
     }
     for k in (0..n).rev() {
         chunk_end[k] = if space[k] { k } else { chunk_end[k + 1] };
@@ -183,7 +188,8 @@ pub(crate) fn tag(text: &str) -> Vec<Token<'_>> {
     }
 
     words::set_long_prefix(false);
-    let mut state = if cost[0][n] <= cost[1][n] { 0 } else { 1 };
+    // End in the cheaper state; a tie keeps state 0.
+    let mut state = usize::from(cost[0][n] > cost[1][n]);
     if cost[state][n] >= INF {
         // Unreachable in practice (every char can be a word); keep the text.
         return vec![Token::Class(Cow::Borrowed(text))];
@@ -254,6 +260,10 @@ struct Ctx<'a> {
 }
 
 /// Class tokens starting at `i`: (end, cost, reading), the cheapest reading per end.
+#[expect(
+    clippy::too_many_lines,
+    reason = "one flat list of the semiotic classes tried in the reference's order"
+)]
 fn class_candidates(cx: &mut Ctx, i: usize, out: &mut Vec<(usize, i64, Option<String>)>) {
     out.clear();
     let (t, chars, space, punct) = (cx.t, cx.chars, cx.space, cx.punct);

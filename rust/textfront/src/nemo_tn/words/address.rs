@@ -50,7 +50,7 @@ fn street_word(w: &str) -> Option<&'static str> {
 /// An ASCII word starting with a capital, at least `min` letters.
 fn cap_word(w: &str, min: usize) -> bool {
     let b = w.as_bytes();
-    b.len() >= min && b[0].is_ascii_uppercase() && b.iter().all(|c| c.is_ascii_alphabetic())
+    b.len() >= min && b[0].is_ascii_uppercase() && b.iter().all(u8::is_ascii_alphabetic)
 }
 
 /// A compass direction "E", "S.", ... -> "East", "South", ...

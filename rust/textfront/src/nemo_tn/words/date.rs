@@ -41,7 +41,7 @@ fn case_fold(s: &str, abbr: bool) -> Option<String> {
         return Some(s.to_string());
     }
     let b = s.as_bytes();
-    if b.len() >= 2 && b.iter().all(|c| c.is_ascii_uppercase()) {
+    if b.len() >= 2 && b.iter().all(u8::is_ascii_uppercase) {
         return Some(s.to_ascii_lowercase());
     }
     if !b.is_empty() && b[0].is_ascii_uppercase() {
@@ -184,7 +184,7 @@ fn mdy(month: &str, day: Option<&str>, year: Option<&str>) -> String {
 }
 
 /// NeMo keeps the comma before the year ("march fifth, twenty twenty one").
-fn with_comma(out: String, year: &str) -> String {
+fn with_comma(out: &str, year: &str) -> String {
     let head = &out[..out.len() - year.len() - 1];
     format!("{head}, {year}")
 }
@@ -299,7 +299,7 @@ pub fn date(span: &str) -> Option<String> {
             };
             if let (Some(dw), Some(yw)) = (day(d), year(y)) {
                 let out = mdy(month, Some(&dw), Some(&yw));
-                return Some(if comma { with_comma(out, &yw) } else { out });
+                return Some(if comma { with_comma(&out, &yw) } else { out });
             }
         }
     }
@@ -313,7 +313,7 @@ pub fn date(span: &str) -> Option<String> {
     }
     // day first: "25 july 2012", "the 26th May", "15 january"
     let s = span.strip_prefix("the ").map(|r| ("the ", r));
-    let body = s.map(|(_, r)| r).unwrap_or(span);
+    let body = s.map_or(span, |(_, r)| r);
     if let Some((d, rest)) = body.split_once(' ') {
         let dw = day(d)?;
         let rest = rest.trim_start_matches(' ');
@@ -329,7 +329,7 @@ pub fn date(span: &str) -> Option<String> {
         let month = month_name(m)?;
         let yw = year(y)?;
         let out = dmy(&dw, month, Some(&yw));
-        return Some(if comma { with_comma(out, &yw) } else { out });
+        return Some(if comma { with_comma(&out, &yw) } else { out });
     }
     None
 }

@@ -10,7 +10,7 @@ pub(crate) fn unit_name(u: &str) -> Option<&'static str> {
         return Some(v);
     }
     let b = u.as_bytes();
-    if b.len() >= 2 && b[0].is_ascii_uppercase() && b.iter().all(|c| c.is_ascii_alphabetic()) {
+    if b.len() >= 2 && b[0].is_ascii_uppercase() && b.iter().all(u8::is_ascii_alphabetic) {
         return tables::lookup(tables::units(), &u.to_ascii_lowercase());
     }
     None

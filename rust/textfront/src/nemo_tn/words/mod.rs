@@ -2,7 +2,7 @@
 //! recognizing one already delimited span and verbalizing it the way NeMo does.
 //!
 //! Every public function takes one span and returns NeMo's spoken form, or `None` when the
-//! whole span is not of that class. Reference: nemo_text_processing r1.2.0 English
+//! whole span is not of that class. Reference: `nemo_text_processing` r1.2.0 English
 //! (`Normalizer(lang="en", input_case="cased")`, deterministic grammars).
 
 mod address;
@@ -22,15 +22,14 @@ mod telephone;
 
 pub use address::{address, address_eos};
 pub use date::{date, time};
-pub use electronic::electronic;
 pub(crate) use electronic::electronic_weighted;
 pub use measure::measure;
 pub use money::money;
 pub(crate) use num::set_long_prefix;
-pub use num::{
-    cardinal, decimal, digits_one_by_one, fraction, number_to_words, ordinal, ordinal_words,
-    year_words,
-};
+pub use num::{cardinal, decimal, fraction, ordinal};
+// Number readings the classes above build on, checked on their own by the unit tests.
+#[cfg(test)]
+pub(crate) use num::{digits_one_by_one, number_to_words, ordinal_words, year_words};
 pub use range::{math, money_range, range};
 pub use serial::serial;
 pub use telephone::telephone;

@@ -126,7 +126,7 @@ pub(crate) fn add_and(words: &str) -> String {
 
 /// Whether the span being read follows a long prefix (see `set_long_prefix`).
 pub(crate) fn long_prefix() -> bool {
-    LONG_PREFIX.with(|c| c.get())
+    LONG_PREFIX.with(std::cell::Cell::get)
 }
 
 /// `add_and` regardless of the prefix.
@@ -273,10 +273,7 @@ pub fn ordinal(span: &str) -> Option<String> {
     };
     let ok = match kind {
         0 => !(b'1'..=b'3').contains(&last) || prev == Some(b'1'),
-        k => {
-            last == b'0' + k
-                && (prev.is_none() || prev.is_some_and(|p| p.is_ascii_digit() && p != b'1'))
-        }
+        k => last == b'0' + k && prev.is_none_or(|p| p.is_ascii_digit() && p != b'1'),
     };
     if !ok {
         return None;
@@ -501,7 +498,7 @@ fn ties(d: &[u8]) -> Option<String> {
     match d {
         [b'0', b'0'] => None,
         [b'0', x] => Some(format!("oh {}", digit_word(*x))),
-        [b'1', _] => two_digits(d),
+        // A teen or a ten with its unit.
         [_, _] => two_digits(d),
         _ => None,
     }

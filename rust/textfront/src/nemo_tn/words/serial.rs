@@ -92,6 +92,10 @@ pub fn serial(span: &str) -> Option<String> {
 
 /// Parses the span as units joined by delimiters. `spaced`: NeMo's variant with a space
 /// inserted between a letter or symbol and a digit or symbol (and back), where "/" is a symbol.
+#[expect(
+    clippy::too_many_lines,
+    reason = "one scanner following NeMo's serial grammar rule by rule"
+)]
 fn parse(span: &str, spaced: bool) -> Option<String> {
     // Items: Ok(unit) or Err(delimiter).
     let mut items: Vec<Result<Unit, char>> = Vec::new();

@@ -13,7 +13,7 @@ pub(super) fn parse(text: &str) -> Vec<(String, String)> {
         .map(|l| {
             let mut it = l.split('\t');
             let a = it.next().unwrap_or("").to_string();
-            let b = it.next().map(str::to_string).unwrap_or_else(|| a.clone());
+            let b = it.next().map_or_else(|| a.clone(), str::to_string);
             (a, b)
         })
         .collect()

@@ -67,7 +67,7 @@ fn local_number(s: &str, sep: u8) -> Option<(String, &str)> {
         } else {
             return None;
         }
-        i += after_sep as usize;
+        i += usize::from(after_sep);
     }
     Some((out, &s[i..]))
 }

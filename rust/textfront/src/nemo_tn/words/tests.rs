@@ -1,3 +1,5 @@
+use std::fmt::Write as _;
+
 use super::*;
 
 #[test]
@@ -41,7 +43,7 @@ pub(super) fn by_class(class: &str, span: &str) -> Option<String> {
 /// Developer aid: `WORDS_CMP_IN=file WORDS_CMP_OUT=file cargo test ... -- --ignored dump`
 /// reads `class<TAB>span` lines and writes `class<TAB>span<TAB>output` lines.
 #[test]
-#[ignore]
+#[ignore = "developer aid: run by hand with WORDS_CMP_IN and WORDS_CMP_OUT set"]
 fn dump_for_comparison() {
     let (Ok(inp), Ok(out)) = (
         std::env::var("WORDS_CMP_IN"),
@@ -54,7 +56,7 @@ fn dump_for_comparison() {
     for line in text.split('\n').filter(|l| !l.is_empty()) {
         let (c, s) = line.split_once('\t').unwrap();
         let o = by_class(c, s).unwrap_or_else(|| "<NONE>".into());
-        res.push_str(&format!("{c}\t{s}\t{o}\n"));
+        writeln!(res, "{c}\t{s}\t{o}").unwrap();
     }
     std::fs::write(out, res).unwrap();
 }
@@ -103,7 +105,7 @@ fn golden_nemo_tn_cases() {
     ];
     let mut total = 0;
     let mut ok = 0;
-    let mut per: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
+    let mut per = std::collections::BTreeMap::<String, (usize, usize)>::new();
     for (class, input, expected) in &cases {
         if !classes.contains(&class.as_str()) {
             continue;

@@ -1,29 +1,50 @@
 """Command line: ``fastpitch-tpu`` (also ``python -m fastpitch_tpu``).
 
     fastpitch-tpu "Hello world." -o hello.wav                    # the built-in voice
-    fastpitch-tpu -i lines.txt -o out_dir/ --fastpitch CKPT     # one WAV per line, progress bar
-    echo "Hello." | fastpitch-tpu -o hello.wav
+    cat story.txt | fastpitch-tpu -o story.wav                   # every line into one file
+    fastpitch-tpu -i lines.txt -o out_dir/ --fastpitch CKPT     # one WAV per line
     fastpitch-tpu serve --port 8000                              # HTTP server
     fastpitch-tpu corpus lines.txt out/ [--ray local]            # corpus -> audio shards
     fastpitch-tpu bench --backends torch jax                     # end-to-end latency benchmark
 
 Model settings (architecture, audio rates, text frontend) come from the checkpoints; the flags
 only choose files, the backend and the per-utterance controls.
+
+Audio is written as it is made (memory does not grow with the input) to a temporary file that
+takes the output's name when it is complete. Mistakes in the input, the options, the files or the
+installation end with one line ``error: ...`` on stderr and exit status 1 (usage errors: 2);
+Ctrl-C ends with ``interrupted`` and 130. ``-v`` logs what happens, with tracebacks.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+
+if TYPE_CHECKING:
+    from fastpitch_tpu.engine import SynthesisOptions, Synthesizer
 
 __all__ = ["main"]
 
 COMMANDS = ("speak", "bench", "serve", "train", "corpus")
+VERBOSE = ("-v", "--verbose")
+LONG_INPUT_CHARS = 1000
+"""Inputs longer than this (or of several lines) get a progress bar."""
+
+
+def _verbose_flag(p: argparse.ArgumentParser, top: bool = False) -> None:
+    # Accepted before the command and after it: the subcommands' copy has no default, so that
+    # it does not overwrite a -v given before the command.
+    p.add_argument(*VERBOSE, action="store_true", default=False if top else argparse.SUPPRESS,
+                   help="log what happens (and show tracebacks)")
 
 
 def _speak_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,8 +53,9 @@ def _speak_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("text", nargs="?", help="text to speak (default: read -i FILE or stdin)")
     p.add_argument("-i", "--input", type=Path,
                    help="text file, one utterance per line ('-' for stdin)")
-    p.add_argument("-o", "--output", type=Path, required=True,
-                   help="output WAV file, or a folder for one file per input line")
+    p.add_argument("-o", "--output", required=True,
+                   help="output file (.wav, .flac, .ogg), which gets every line, or a folder "
+                        "(no suffix, a trailing '/' or an existing folder) for one WAV per line")
     p.add_argument("--fastpitch", default="default",
                    help="FastPitch checkpoint: 'default' (the built-in voice), a file (.pt, "
                         ".nemo, .ckpt, .safetensors), a hub name or a URL")
@@ -49,13 +71,18 @@ def _speak_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--speaker", type=int, default=0, help="speaker id (multi-speaker models)")
     p.add_argument("--denoise", type=float, default=0.0,
                    help="vocoder bias removal strength (0 = off, DLE uses 0.01-0.1)")
+    p.add_argument("--sentence-pause", type=float,
+                   help="seconds of silence between lines, and between the sentence chunks of a "
+                        "long line (default: the engine's, 0.2)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _verbose_flag(p)
 
 
 def _engine_args(p: argparse.ArgumentParser, one_device: bool = True) -> None:
     p.add_argument("--backend", default="auto",
                    choices=["auto", "torch", "torch_compile", "jax", "torch_xla"])
-    p.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float16", "float32"])
+    p.add_argument("--dtype", default="auto", choices=["auto", "bfloat16", "float16", "float32"],
+                   help="auto (default): bfloat16 on a GPU or TPU, float32 on a CPU")
     if one_device:
         p.add_argument("--device", help="device for the backend (e.g. cuda:1, cpu)")
     p.add_argument("--cache-dir", help="compilation cache folder (default: user cache)")
@@ -83,25 +110,22 @@ def _corpus_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
                    help="Ray actors (default: one per GPU of the cluster, else 2)")
     p.add_argument("--pace", type=float, default=1.0, help="speaking rate (1.25 = faster)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _verbose_flag(p)
 
 
 def _corpus(args: argparse.Namespace) -> int:
     from fastpitch_tpu.corpus import CorpusSpec, synthesize_corpus
     from fastpitch_tpu.engine import SynthesisOptions
-    from fastpitch_tpu.errors import CheckpointError
 
     devices = args.devices if args.devices == "all" else tuple(
         d.strip() for d in args.devices.split(",") if d.strip())
-    try:
-        spec = CorpusSpec(fastpitch=args.fastpitch, hifigan=args.hifigan,
-                          frontend=args.frontend, backend=args.backend, dtype=args.dtype,
-                          devices=devices, cache_dir=args.cache_dir,
-                          options=SynthesisOptions(pace=args.pace))
-        stats = synthesize_corpus(args.input, args.outdir, spec=spec,
-                                  shard_lines=args.shard_lines, ray_address=args.ray,
-                                  workers=args.workers, progress=not args.no_progress)
-    except (CheckpointError, ValueError, OSError, ImportError) as e:
-        raise SystemExit(f"error: {e}") from None
+    spec = CorpusSpec(fastpitch=args.fastpitch, hifigan=args.hifigan,
+                      frontend=args.frontend, backend=args.backend, dtype=args.dtype,
+                      devices=devices, cache_dir=args.cache_dir,
+                      options=SynthesisOptions(pace=args.pace))
+    stats = synthesize_corpus(args.input, args.outdir, spec=spec,
+                              shard_lines=args.shard_lines, ray_address=args.ray,
+                              workers=args.workers, progress=not args.no_progress)
     rate = stats.audio_seconds / max(stats.wall_seconds, 1e-9)
     print(f"{args.outdir}: {stats.spoken} lines spoken, {stats.failed} failed "
           f"({stats.done_before} done before); {stats.audio_seconds / 3600:.2f} h of audio, "
@@ -141,41 +165,32 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                    help="ready at once; graphs compile on first use")
     p.add_argument("--log-level", default="info",
                    choices=["critical", "error", "warning", "info", "debug"])
+    _verbose_flag(p)
 
 
 def _serve(args: argparse.Namespace) -> int:
-    try:
-        import uvicorn
+    import uvicorn
 
-        from fastpitch_tpu.server import ServerConfig, create_app, load_voices
-    except ImportError as e:
-        raise SystemExit(f"error: the server needs the server extra ({e}): "
-                         "pip install 'fastpitch-tpu[server]'") from None
     from fastpitch_tpu.engine import Buckets
-    from fastpitch_tpu.errors import CheckpointError
+    from fastpitch_tpu.server import ServerConfig, create_app, load_voices
 
     if args.max_batch < 1 or args.max_queue < 1:
-        raise SystemExit("error: --max-batch and --max-queue must be positive")
+        _fail("--max-batch and --max-queue must be positive")
     checkpoints = {"default": args.fastpitch}
     for item in args.voice:
         name, sep, path = item.partition("=")
         if not sep or not name or not path:
-            raise SystemExit(f"error: --voice takes NAME=CHECKPOINT, got {item!r}")
+            _fail(f"--voice takes NAME=CHECKPOINT, got {item!r}")
         checkpoints[name] = path
-    try:
-        buckets = Buckets(batch=Buckets.batch_sizes(args.max_batch))
-        if args.token_buckets:
-            buckets = replace(buckets, tokens=tuple(sorted(set(args.token_buckets))))
-        if args.frame_buckets:
-            buckets = replace(buckets, frames=tuple(sorted(set(args.frame_buckets))))
-    except ValueError as e:
-        raise SystemExit(f"error: {e}") from None
-    try:
-        voices = load_voices(checkpoints, args.hifigan, frontend=args.frontend,
-                             backend=args.backend, dtype=args.dtype, device=args.device,
-                             buckets=buckets, cache_dir=args.cache_dir)
-    except (CheckpointError, ValueError, OSError) as e:
-        raise SystemExit(f"error: {e}") from None
+    buckets = Buckets(batch=Buckets.batch_sizes(args.max_batch))
+    if args.token_buckets:
+        buckets = replace(buckets, tokens=tuple(sorted(set(args.token_buckets))))
+    if args.frame_buckets:
+        buckets = replace(buckets, frames=tuple(sorted(set(args.frame_buckets))))
+    _check_device(args.backend, args.device)
+    voices = load_voices(checkpoints, args.hifigan, frontend=args.frontend,
+                         backend=args.backend, dtype=args.dtype, device=args.device,
+                         buckets=buckets, cache_dir=args.cache_dir)
     config = ServerConfig(max_batch=args.max_batch, max_wait_ms=args.max_wait_ms,
                           max_queue=args.max_queue, max_chars=args.max_chars,
                           max_body_bytes=args.max_body_bytes, deadline_s=args.deadline_s,
@@ -221,40 +236,37 @@ def _train_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     f.add_argument("--device", help="cuda, cpu ... (default: cuda if available)")
     f.add_argument("--max-minutes", type=float,
                    help="stop after this long (checkpoint saved; rerun to resume)")
+    for step in (p, t, d, f):
+        _verbose_flag(step)
 
 
 def _train(args: argparse.Namespace) -> int:
-    try:
-        from fastpitch_tpu.train import TrainConfig, build_dataset, train
-    except ImportError as e:
-        raise SystemExit(f"error: training needs the train extra ({e})") from None
-    try:
-        if args.train_command == "teacher":
-            from fastpitch_tpu.train.teacher import generate
+    from fastpitch_tpu.train import TrainConfig, build_dataset, train
 
-            lines = args.text.read_text(encoding="utf-8").split("\n")
-            if args.limit:
-                lines = lines[: args.limit]
-            stats = generate(lines, args.out, jobs=args.jobs, normalize=args.normalize)
-            print(f"{args.out}: {stats['lines']} lines, {stats['audio_seconds'] / 3600:.2f} h "
-                  f"spoken at {stats['realtime_factor']:.0f}x real time, "
-                  f"{stats['failed']:.0f} failed")
-            return 0
-        if args.train_command == "dataset":
-            info = build_dataset(args.source, args.out, frontend=args.frontend, jobs=args.jobs,
-                                 trim_db=args.trim_db or None)
-            print(f"{args.out}: {info.utterances} utterances, {info.seconds / 3600:.2f} h, "
-                  f"{info.skipped} skipped; pitch {info.pitch_mean:.1f} ± {info.pitch_std:.1f} Hz")
-            return 0
-        cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size,
-                          learning_rate=args.learning_rate, validate_every=args.validate_every,
-                          checkpoint_every=args.checkpoint_every,
-                          max_seconds=None if args.max_minutes is None
-                          else 60.0 * args.max_minutes)
-        val = train(args.dataset, args.run, preset=args.preset, init=args.init, config=cfg,
-                    device=args.device)
-    except (ValueError, OSError, ImportError) as e:
-        raise SystemExit(f"error: {e}") from None
+    if args.train_command == "teacher":
+        from fastpitch_tpu.train.teacher import generate
+
+        lines = args.text.read_text(encoding="utf-8").split("\n")
+        if args.limit:
+            lines = lines[: args.limit]
+        stats = generate(lines, args.out, jobs=args.jobs, normalize=args.normalize)
+        print(f"{args.out}: {stats['lines']} lines, {stats['audio_seconds'] / 3600:.2f} h "
+              f"spoken at {stats['realtime_factor']:.0f}x real time, "
+              f"{stats['failed']:.0f} failed")
+        return 0
+    if args.train_command == "dataset":
+        info = build_dataset(args.source, args.out, frontend=args.frontend, jobs=args.jobs,
+                             trim_db=args.trim_db or None)
+        print(f"{args.out}: {info.utterances} utterances, {info.seconds / 3600:.2f} h, "
+              f"{info.skipped} skipped; pitch {info.pitch_mean:.1f} ± {info.pitch_std:.1f} Hz")
+        return 0
+    cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size,
+                      learning_rate=args.learning_rate, validate_every=args.validate_every,
+                      checkpoint_every=args.checkpoint_every,
+                      max_seconds=None if args.max_minutes is None
+                      else 60.0 * args.max_minutes)
+    val = train(args.dataset, args.run, preset=args.preset, init=args.init, config=cfg,
+                device=args.device)
     print(f"{args.run / 'voice.safetensors'}: validation " +
           ", ".join(f"{k} {v:.4f}" for k, v in val.items()))
     return 0
@@ -267,74 +279,305 @@ def _bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                        description=benchmark.__doc__,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     benchmark.add_arguments(p)
+    _verbose_flag(p)
 
 
-def _read_lines(args: argparse.Namespace) -> tuple[list[str], bool]:
-    """Utterances to speak, and whether they came as lines (one output file each)."""
+def _fail(message: str) -> NoReturn:
+    """End the command with one line ``error: message`` and exit status 1."""
+    raise SystemExit(f"error: {message}")
+
+
+def _read_lines(args: argparse.Namespace) -> list[str]:
+    """The utterances to speak: the text argument, or the lines of -i FILE or stdin."""
     if args.text is not None:
         if args.input is not None:
-            raise SystemExit("error: give either a text argument or -i FILE, not both")
-        return [args.text], False
+            _fail("give either a text argument or -i FILE, not both")
+        return [args.text]
     if args.input is not None and str(args.input) != "-":
         try:
             content = args.input.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:
-            raise SystemExit(f"error: cannot read {args.input}: {e}") from None
+            _fail(f"cannot read {args.input}: {e}")
     else:
         if sys.stdin.isatty() and args.input is None:
-            raise SystemExit("error: no text: pass it as an argument, with -i FILE or on stdin")
-        content = sys.stdin.read()
+            _fail("no text: pass it as an argument, with -i FILE or on stdin")
+        try:
+            content = sys.stdin.read()
+        except UnicodeDecodeError as e:
+            _fail(f"stdin is not UTF-8 text: {e}")
     lines = [line.strip() for line in content.splitlines()]
     lines = [line for line in lines if line]
     if not lines:
-        raise SystemExit("error: the input holds no text")
-    return lines, True
+        _fail("the input holds no text")
+    return lines
+
+
+def _check_device(backend: str, device: str | None) -> None:
+    """A CUDA device PyTorch cannot see is reported before anything is loaded."""
+    if device is None or not device.startswith("cuda") or backend not in (
+            "auto", "torch", "torch_compile"):
+        return
+    import torch
+
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if not count:
+        _fail(f"--device {device}: no CUDA GPU is available here; use --device cpu")
+    _, _, index = device.partition(":")
+    if index.isdigit() and int(index) >= count:
+        _fail(f"--device {device}: there {'is' if count == 1 else 'are'} only {count} CUDA "
+              f"GPU{'' if count == 1 else 's'} here")
+
+
+def _is_folder(output: str) -> bool:
+    """Whether ``-o`` names a folder (one file per line) rather than one audio file."""
+    path = Path(output)
+    return output.endswith(("/", os.sep)) or path.suffix == "" or path.is_dir()
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _options(args: argparse.Namespace) -> SynthesisOptions:
+    from fastpitch_tpu.engine import SynthesisOptions
+
+    pause = {} if args.sentence_pause is None else {"sentence_pause": args.sentence_pause}
+    return SynthesisOptions(pace=args.pace, pitch_shift=args.pitch_shift,
+                            pitch_scale=args.pitch_scale, speaker=args.speaker,
+                            denoise=args.denoise, **pause)
+
+
+class _Progress:
+    """The progress bar of a long input, in characters of text spoken (tqdm on stderr; off
+    with --no-progress, for short inputs, and where tqdm finds stderr is not a terminal)."""
+
+    def __init__(self, texts: list[str], show: bool) -> None:
+        self.texts = texts
+        self.starts: list[int] = []
+        total = 0
+        for text in texts:
+            self.starts.append(total)
+            total += len(text)
+        long_input = len(texts) > 1 or total > LONG_INPUT_CHARS
+        self.bar: Any = None
+        if show and long_input:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc="speaking", unit="char", unit_scale=True,
+                            disable=None, file=sys.stderr)
+
+    def done(self, text_index: int, index: int, count: int) -> None:
+        """Piece ``index`` of ``count`` of text ``text_index`` is written."""
+        if self.bar is not None:
+            spoken = len(self.texts[text_index]) * (index + 1) // count
+            self.bar.update(self.starts[text_index] + spoken - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _speak(args: argparse.Namespace) -> int:
-    from fastpitch_tpu.engine import SynthesisOptions, Synthesizer
-    from fastpitch_tpu.errors import CheckpointError, InvalidTextError
+    from fastpitch_tpu.audio_writer import AudioFileWriter, prepare_folder, remove_made
 
-    texts, as_lines = _read_lines(args)
-    to_folder = args.output.suffix == "" or args.output.is_dir() or (as_lines and len(texts) > 1)
-    if to_folder and args.output.suffix:
-        raise SystemExit(f"error: {len(texts)} lines need an output folder, not {args.output}")
-    try:
-        options = SynthesisOptions(pace=args.pace, pitch_shift=args.pitch_shift,
-                                   pitch_scale=args.pitch_scale, speaker=args.speaker,
-                                   denoise=args.denoise)
-        synth = Synthesizer(args.fastpitch, args.hifigan, frontend=args.frontend,
-                            backend=args.backend, dtype=args.dtype, device=args.device,
-                            cache_dir=args.cache_dir, defaults=options)
-        if not to_folder:
-            audio = synth.synthesize(" ".join(texts))
-            args.output.parent.mkdir(parents=True, exist_ok=True)
-            audio.save(args.output)
-            print(f"{args.output}: {audio.duration:.2f} s at {audio.sample_rate} Hz")
-            return 0
-        audios = synth.synthesize(texts, progress=not args.no_progress)
-    except (CheckpointError, InvalidTextError, ValueError, FileNotFoundError, OSError) as e:
-        raise SystemExit(f"error: {e}") from None
-    args.output.mkdir(parents=True, exist_ok=True)
-    width = max(4, len(str(len(audios))))
-    total = 0.0
-    for i, audio in enumerate(audios, start=1):
-        audio.save(args.output / f"{i:0{width}d}.wav")
-        total += audio.duration
-    print(f"{args.output}: {len(audios)} files, {total:.1f} s of audio")
+    texts = _read_lines(args)
+    options = _options(args)
+    _check_device(args.backend, args.device)
+    output = Path(args.output)
+    # The output is made (and shown writable) before the models load and the work starts.
+    if _is_folder(args.output):
+        made = prepare_folder(output)
+        try:
+            return _speak_to_folder(args, texts, options, output)
+        except BaseException:
+            remove_made(made)
+            raise
+    with AudioFileWriter(output) as out:
+        synth = _synthesizer(args, options)
+        out.open(synth.sample_rate)
+        progress = _Progress(texts, show=not args.no_progress)
+        try:
+            for piece in synth.synthesize_pieces(texts):
+                if piece.text_index or piece.index:  # every line and chunk after the first
+                    out.write_silence(options.sentence_pause)
+                out.write(piece.audio)
+                progress.done(piece.text_index, piece.index, piece.count)
+        finally:
+            progress.close()
+    print(f"{output}: {out.duration:.2f} s at {out.sample_rate} Hz")
     return 0
 
 
+def _speak_to_folder(args: argparse.Namespace, texts: list[str], options: SynthesisOptions,
+                     folder: Path) -> int:
+    from fastpitch_tpu.audio_writer import AudioFileWriter
+
+    synth = _synthesizer(args, options)
+    width = max(4, len(str(len(texts))))
+    files, seconds = 0, 0.0
+    out: AudioFileWriter | None = None
+    progress = _Progress(texts, show=not args.no_progress)
+    try:
+        for piece in synth.synthesize_pieces(texts):
+            if out is None:
+                out = AudioFileWriter(folder / f"{piece.text_index + 1:0{width}d}.wav")
+                out.open(synth.sample_rate)
+            else:
+                out.write_silence(options.sentence_pause)
+            out.write(piece.audio)
+            if piece.index == piece.count - 1:
+                out.commit()
+                files, seconds, out = files + 1, seconds + out.duration, None
+            progress.done(piece.text_index, piece.index, piece.count)
+    except BaseException:
+        if out is not None:
+            out.discard()
+        raise
+    finally:
+        progress.close()
+    print(f"{folder}: {_plural(files, 'file')}, {seconds:.1f} s of audio")
+    return 0
+
+
+def _synthesizer(args: argparse.Namespace, options: SynthesisOptions) -> Synthesizer:
+    from fastpitch_tpu.engine import Synthesizer
+
+    return Synthesizer(args.fastpitch, args.hifigan, frontend=args.frontend,
+                       backend=args.backend, dtype=args.dtype, device=args.device,
+                       cache_dir=args.cache_dir, defaults=options)
+
+
+# -------------------------------------------------------------------------------------------
+# Errors and messages: how every command ends and what it prints besides its output.
+
+_EXTRA_OF_MODULE = {
+    **dict.fromkeys(("torch", "platformdirs", "soundfile", "tqdm", "safetensors", "yaml"),
+                    "models"),
+    **dict.fromkeys(("jax", "jaxlib", "torchax"), "jax"),
+    "torch_xla": "xla",
+    **dict.fromkeys(("fastapi", "uvicorn", "starlette", "prometheus_client", "uvloop",
+                     "httptools"), "server"),
+    **dict.fromkeys(("scipy", "librosa", "numba"), "train"),
+    "ray": "ray",
+}
+_NEEDS_EXTRA = {"jax": "the jax backend", "xla": "the torch_xla backend",
+                "server": "the server", "train": "training", "ray": "--ray"}
+# Extras that include the models extra: the one to name for a command that needs it.
+_COMMAND_EXTRA = {"serve": "server", "train": "train"}
+
+
+def _one_line(error: BaseException, limit: int = 400) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _missing_extra(error: ImportError, command: str) -> str:
+    """The message for an import that failed: which extra to install, where it is one of
+    ours."""
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        name = cause.name if isinstance(cause, ImportError) else None
+        extra = _EXTRA_OF_MODULE.get((name or "").split(".")[0])
+        if extra is not None:
+            if extra == "models":
+                extra = _COMMAND_EXTRA.get(command, extra)
+            what = _NEEDS_EXTRA.get(extra, f"fastpitch-tpu {command}")
+            return (f"error: {what} needs the {extra} extra: pip install "
+                    f"'fastpitch-tpu[{extra}]' ({_one_line(cause)})")
+        cause = cause.__cause__ or cause.__context__
+    return f"error: {_one_line(error)}"
+
+
+@contextlib.contextmanager
+def _errors(command: str, verbose: bool) -> Iterator[None]:
+    """How a command ends: user errors (bad input, options, files, checkpoints, a missing extra)
+    as one line ``error: ...`` and exit status 1, Ctrl-C as ``interrupted`` and 130. Anything
+    else is a bug: one line too, with its traceback under ``-v``."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        raise SystemExit(130) from None
+    except ImportError as e:
+        if verbose:
+            logging.getLogger("fastpitch_tpu").exception("import failed")
+        raise SystemExit(_missing_extra(e, command)) from None
+    except (ValueError, OSError, EOFError) as e:
+        # ValueError: bad text, options and checkpoints (InvalidTextError, CheckpointError ...);
+        # OSError: files and downloads (DictionaryError, CheckpointDownloadError ...).
+        if verbose:
+            logging.getLogger("fastpitch_tpu").exception("%s failed", command)
+        raise SystemExit(f"error: {_one_line(e)}") from None
+    except Exception as e:
+        if verbose:
+            raise
+        raise SystemExit(f"error: {type(e).__name__}: {_one_line(e)} (run with -v for the "
+                         "traceback)") from None
+
+
+class _Formatter(logging.Formatter):
+    """Log records as one line ``level: message``; with ``-v`` the logger's name and any
+    traceback too."""
+
+    def __init__(self, verbose: bool) -> None:
+        super().__init__("%(levelname)s %(name)s: %(message)s" if verbose else None)
+        self.verbose = verbose
+
+    def format(self, record: logging.LogRecord) -> str:
+        if self.verbose:
+            return super().format(record)
+        message = " ".join(record.getMessage().split())
+        if record.exc_info and record.exc_info[1] is not None:
+            message += f": {_one_line(record.exc_info[1])}"
+        return f"{record.levelname.lower()}: {message}"
+
+
+@contextlib.contextmanager
+def _console(verbose: bool) -> Iterator[None]:
+    """Log records and Python warnings go to stderr as one line each while a command runs."""
+    root = logging.getLogger()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Formatter(verbose))
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
+    shown = warnings.showwarning
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: TextIO | None = None, line: str | None = None) -> None:
+        where = f" ({filename}:{lineno})" if verbose else ""
+        print(f"warning: {_one_line(Warning(message))}{where}", file=file or sys.stderr)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = shown
+        root.removeHandler(handler)
+        root.setLevel(level)
+
+
+def _with_command(argv: list[str]) -> list[str]:
+    """``argv`` with ``speak`` inserted where no command is named (after a leading ``-v``)."""
+    i = 0
+    while i < len(argv) and argv[i] in VERBOSE:
+        i += 1
+    rest = argv[i:]
+    if rest and (rest[0] in COMMANDS or rest[0] in ("-h", "--help", "--version")):
+        return argv
+    return [*argv[:i], "speak", *rest]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
-        argv = ["speak", *argv]
+    argv = _with_command(list(sys.argv[1:] if argv is None else argv))
     parser = argparse.ArgumentParser(
         prog="fastpitch-tpu", description="FastPitch + HiFi-GAN text-to-speech through XLA.")
-    from fastpitch_tpu import __version__
+    from fastpitch_tpu.version import __version__
 
     parser.add_argument("--version", action="version", version=f"fastpitch-tpu {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    _verbose_flag(parser, top=True)
     sub = parser.add_subparsers(dest="command", required=True)
     _speak_parser(sub)
     _serve_parser(sub)
@@ -342,16 +585,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     _corpus_parser(sub)
     _bench_parser(sub)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
-    if args.command == "speak":
-        return _speak(args)
-    if args.command == "serve":
-        return _serve(args)
-    if args.command == "train":
-        return _train(args)
-    if args.command == "corpus":
-        return _corpus(args)
-    from fastpitch_tpu import benchmark
+    command: str = args.command
+    with _console(args.verbose), _errors(command, args.verbose):
+        if command == "speak":
+            return _speak(args)
+        if command == "serve":
+            return _serve(args)
+        if command == "train":
+            return _train(args)
+        if command == "corpus":
+            return _corpus(args)
+        from fastpitch_tpu import benchmark
 
-    return benchmark.run(args)
+        return benchmark.run(args)

@@ -24,6 +24,7 @@ import math
 import os
 import queue
 import threading
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -36,7 +37,7 @@ from numpy.typing import NDArray
 
 from fastpitch_tpu.audio import Audio
 from fastpitch_tpu.backends import Backend, create_backend, local_devices
-from fastpitch_tpu.errors import InvalidTextError
+from fastpitch_tpu.errors import DroppedCharactersWarning, InvalidTextError
 from fastpitch_tpu.frontend import TextFrontend
 from fastpitch_tpu.model_source import ModelSource, VoiceInfo
 
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
     from fastpitch_tpu.models.fastpitch import FastPitch
     from fastpitch_tpu.models.hifigan import HiFiGAN
 
-__all__ = ["Buckets", "SynthesisOptions", "Synthesizer", "synthesize"]
+__all__ = ["AudioPiece", "Buckets", "SynthesisOptions", "Synthesizer", "synthesize"]
 
 log = logging.getLogger("fastpitch_tpu")
 
@@ -155,6 +156,25 @@ class _Started:
     audio: Callable[[], NDArray[np.float32]]
 
 
+@dataclass(frozen=True)
+class AudioPiece:
+    """One piece of :meth:`Synthesizer.synthesize_pieces`' output: the audio of one chunk of
+    one text."""
+
+    text_index: int
+    """The text it belongs to (its position in the input)."""
+    index: int
+    """Its position among that text's pieces (0 is the first)."""
+    count: int
+    """How many pieces that text has."""
+    audio: Audio
+
+
+def _nothing_to_speak(index: int, text: str) -> InvalidTextError:
+    shown = text if len(text) <= 40 else text[:40] + "..."
+    return InvalidTextError(f"text {index} has nothing to speak: {shown!r}")
+
+
 def _device_error(chunk: _Chunk) -> RuntimeError:
     return RuntimeError(f"synthesis failed for text {chunk.text_index} (see the log)")
 
@@ -176,7 +196,8 @@ class Synthesizer:
     that voice's own vocoder for a built-in voice, else the built-in LJSpeech V1 generator.
     ``frontend`` is a :class:`~fastpitch_tpu.TextFrontend` flavor, by default the one the
     checkpoint names. ``backend``: ``"auto"``, ``"torch"``, ``"torch_compile"``, ``"jax"`` or
-    ``"torch_xla"``; ``dtype``: ``"bfloat16"`` (default), ``"float16"`` or ``"float32"``.
+    ``"torch_xla"``; ``dtype``: ``"auto"`` (default: ``"bfloat16"`` on a GPU or TPU,
+    ``"float32"`` on a CPU), ``"bfloat16"``, ``"float16"`` or ``"float32"``.
     ``device`` picks one device; ``devices="all"`` (or a list of devices) puts one replica of
     the compiled graphs on each and spreads the batches of a call over them (one thread per
     device), with the same output as one device.
@@ -196,7 +217,7 @@ class Synthesizer:
         frontend: str | TextFrontend | None = None,
         backend: str = "auto",
         device: str | None = None,
-        dtype: str = "bfloat16",
+        dtype: str = "auto",
         buckets: Buckets | None = None,
         cache_dir: str | None = None,
         defaults: SynthesisOptions | None = None,
@@ -224,7 +245,8 @@ class Synthesizer:
         self.defaults = defaults or SynthesisOptions()
         self.sample_rate = self.info.sample_rate
         self.hop_length = self.info.hop_length
-        self.dtype = dtype
+        self.dtype = self.backend.dtype
+        """The dtype the graphs run in (``"auto"`` resolved)."""
         self._denoiser: Denoiser | None = None
 
     def _start_backends(self, backend: str, device: str | None,
@@ -401,14 +423,16 @@ class Synthesizer:
         if not 0 <= opts.speaker < n_speakers:
             raise ValueError(f"speaker must be in [0, {n_speakers}), got {opts.speaker}")
         limit = self.buckets.max_tokens
+        self._warn_dropped(index, text)
         if not per_sentence:
             ids = self.frontend.encode(text)
-            if 0 < len(ids) <= limit:
+            if len(ids) <= limit:
+                if not self.frontend.speaks(ids):
+                    raise _nothing_to_speak(index, text)
                 return [_Chunk(index, ids.astype(np.int64), opts)]
         pieces = self._pieces(index, text, limit)
         if not pieces:
-            shown = text if len(text) <= 40 else text[:40] + "..."
-            raise InvalidTextError(f"text {index} has nothing to speak: {shown!r}")
+            raise _nothing_to_speak(index, text)
         if per_sentence:
             return [_Chunk(index, ids, opts) for _, ids in pieces]
         out: list[_Chunk] = []
@@ -424,6 +448,15 @@ class Synthesizer:
         out.append(_Chunk(index, current_ids, opts))
         return out
 
+    def _warn_dropped(self, index: int, text: str) -> None:
+        dropped = self.frontend.unspoken_chars(text)
+        if dropped:
+            shown = ", ".join(repr(c) if c.isprintable() else f"U+{ord(c):04X}"
+                              for c in dropped[:10])
+            more = f" and {len(dropped) - 10} more" if len(dropped) > 10 else ""
+            warnings.warn(f"text {index}: skipped characters the voice cannot read: "
+                          f"{shown}{more}", DroppedCharactersWarning, stacklevel=2)
+
     def _pieces(self, index: int, text: str, limit: int) -> list[tuple[str, NDArray[np.int64]]]:
         """Sentences (or smaller pieces of too-long sentences) with their ids, in order."""
         out: list[tuple[str, NDArray[np.int64]]] = []
@@ -431,7 +464,7 @@ class Synthesizer:
         while pending:
             piece = pending.pop(0)
             ids = self.frontend.encode(piece)
-            if len(ids) == 0:
+            if not self.frontend.speaks(ids):
                 continue
             if len(ids) <= limit:
                 out.append((piece, ids.astype(np.int64)))
@@ -470,6 +503,109 @@ class Synthesizer:
     def split_for_streaming(self, text: str) -> list[str]:
         """The sentence pieces :meth:`synthesize_stream` speaks one by one (each fits a bucket)."""
         return [piece for piece, _ in self._pieces(0, text, self.buckets.max_tokens)]
+
+    def synthesize_pieces(self, texts: Iterable[str], *, window: int | None = None,
+                          **options: Any) -> Iterator[AudioPiece]:
+        """Speak texts of any number and length in bounded memory, yielding the audio in input
+        order as it is made: one :class:`AudioPiece` per piece of text.
+
+        A text that fits the largest token bucket is one piece, with the samples of
+        ``synthesize(text)``; a longer one is spoken sentence by sentence, its pieces those of
+        :meth:`synthesize_stream` (:meth:`split_for_streaming`). One text's pieces joined with
+        ``sentence_pause`` seconds of silence between them are that text's audio.
+
+        Pieces are taken a window at a time and batched on the device as :meth:`synthesize`
+        batches them: first windows of the batch bucket sizes (with the default buckets the first
+        audio comes after one batch-1 run), then ``window`` pieces at a time (default: four of
+        the largest batch).
+        On a CPU the batches hold one piece each: there a batch saves no time (one row already
+        keeps the cores busy) while its memory grows with every row. ``texts`` is read only as
+        far as needed (it may be a generator).
+
+        An error (a text with nothing to speak, bad options, a failure on the device) is raised
+        when its text is reached, after the pieces of every text before it. ``options`` are
+        :class:`SynthesisOptions` fields.
+        """
+        opts = replace(self.defaults, **options)
+        rows = 1 if self.backend.device.lower().startswith("cpu") else self.buckets.max_batch
+        size = 4 * rows if window is None else window
+        if size < 1:
+            raise ValueError(f"window must be positive, got {size}")
+        ramp = [b for b in self.buckets.batch if b < size]
+
+        def chunked() -> Iterator[tuple[_Chunk, int, int]]:
+            for i, text in enumerate(texts):
+                if not isinstance(text, str):
+                    raise TypeError(f"text {i} is not a string")
+                fits = len(self.frontend.encode(text)) <= self.buckets.max_tokens
+                parts = self._chunks(i, text, opts, per_sentence=not fits)
+                for k, chunk in enumerate(parts):
+                    yield chunk, k, len(parts)
+
+        feed = chunked()
+        error: Exception | None = None
+        while error is None:
+            limit = ramp.pop(0) if ramp else size
+            window_chunks: list[tuple[_Chunk, int, int]] = []
+            while len(window_chunks) < limit:
+                try:
+                    window_chunks.append(next(feed))
+                except StopIteration:
+                    break
+                except Exception as e:  # raised once the texts before it are spoken
+                    error = e
+                    break
+            if not window_chunks:
+                break
+            yield from self._speak_window(window_chunks, rows)
+            if len(window_chunks) < limit and error is None:
+                break  # the input is used up
+        if error is not None:
+            raise error
+
+    def _speak_window(self, window: list[tuple[_Chunk, int, int]],
+                      rows: int) -> Iterator[AudioPiece]:
+        """Speak ``window``'s chunks (chunk, its index, its text's chunk count) batched as
+        :meth:`_run` batches them; yield their pieces in order, raising a chunk's failure in its
+        place."""
+        chunks = [chunk for chunk, _, _ in window]
+        # The batch runners record a failure under the chunk's text index: positions in the
+        # window here, mapped back to the texts' own indices below.
+        text_indices = [chunk.text_index for chunk in chunks]
+        for position, chunk in enumerate(chunks):
+            chunk.text_index = position
+        results: list[Audio | Exception | None] = [None] * len(chunks)
+        batches = self._batches(chunks, rows)
+
+        def finished(batch: list[_Chunk]) -> None:
+            pass
+
+        try:
+            if len(self.replicas) == 1 or len(batches) == 1:
+                self._run_batches(batches, results, self.backend, finished)
+            else:
+                self._run_spread(batches, results, finished)
+        finally:
+            for chunk, index in zip(chunks, text_indices):
+                chunk.text_index = index
+        for position, (chunk, k, count) in enumerate(window):
+            if results[position] is not None or chunk.audio is None:
+                raise _device_error(chunk)
+            audio, chunk.audio = chunk.audio, None  # held only until it is handed over
+            yield AudioPiece(chunk.text_index, k, count, Audio(audio, self.sample_rate))
+
+    def _batches(self, chunks: list[_Chunk], rows: int) -> list[list[_Chunk]]:
+        """``chunks`` sorted by length into batches of one token bucket each, of at most
+        ``rows`` chunks."""
+        batches: list[list[_Chunk]] = []
+        for chunk in sorted(chunks, key=lambda c: len(c.ids)):
+            bucket = self.buckets.token_bucket(len(chunk.ids))
+            if (batches and len(batches[-1]) < rows
+                    and self.buckets.token_bucket(len(batches[-1][0].ids)) == bucket):
+                batches[-1].append(chunk)
+            else:
+                batches.append([chunk])
+        return batches
 
     def _run(self, requests: list[tuple[str, SynthesisOptions]],
              progress: bool | None) -> list[Audio | Exception]:
@@ -656,7 +792,7 @@ def synthesize(
     fastpitch: FastPitch | str | os.PathLike[str] = "default",
     hifigan: HiFiGAN | str | os.PathLike[str] | None = None,
     backend: str = "auto",
-    dtype: str = "bfloat16",
+    dtype: str = "auto",
     **options: Any,
 ) -> Audio | list[Audio]:
     """One-call synthesis (builds a :class:`Synthesizer`; keep one for repeated use)."""

@@ -40,6 +40,15 @@ class TorchBackend(Backend):
         encode, decode = source.stages()
         self._encode = copy.deepcopy(encode).to(self.torch_device, torch_dtype(dtype)).eval()
         self._decode = copy.deepcopy(decode).to(self.torch_device, torch_dtype(dtype)).eval()
+        if self._vocoder_channels_last():
+            # The stage calls it as it calls the model (mel, lengths) -> audio.
+            self._decode.hifigan = _ChannelsLastVocoder(  # type: ignore[assignment]
+                self._decode.hifigan)
+
+    def _vocoder_channels_last(self) -> bool:
+        """Whether the vocoder runs in its 2-D channels-last form: on a CPU, where oneDNN's
+        channels-last convolutions are the faster ones (docs/performance.md)."""
+        return self.torch_device.type == "cpu"
 
     def _t(self, a: NDArray[Any]) -> Tensor:
         return torch.from_numpy(np.ascontiguousarray(a)).to(self.torch_device)
@@ -181,6 +190,11 @@ class TorchCompileBackend(TorchBackend):
     name = "torch_compile"
     compiles = True
 
+    def _vocoder_channels_last(self) -> bool:
+        """On a GPU, where cuDNN then needs no layout conversion kernels around each
+        convolution (a CPU keeps the plain form: Inductor's CPU code was not measured with it)."""
+        return self.torch_device.type == "cuda"
+
     def __init__(self, source: StageSource, *, dtype: str, device: str | None = None,
                  cache_dir: str | None = None) -> None:
         super().__init__(source, dtype=dtype, device=device, cache_dir=cache_dir)
@@ -189,15 +203,11 @@ class TorchCompileBackend(TorchBackend):
         # FASTPITCH_TPU_COMPILE_MODE picks a torch.compile mode (e.g. "reduce-overhead",
         # "max-autotune"). On a GPU: the weights frozen into the graphs as constants (their
         # layouts converted once, when compiling), HiFi-GAN's convolutions in channels-last 2-D
-        # form, where cuDNN needs no layout conversion kernels around them, and, unless a mode
-        # is named, each shape's stage recorded as one CUDA graph of our own.
+        # form (_vocoder_channels_last), and, unless a mode is named, each shape's stage
+        # recorded as one CUDA graph of our own.
         cuda = self.torch_device.type == "cuda"
         mode = os.environ.get("FASTPITCH_TPU_COMPILE_MODE") or None
         self._freeze = cuda
-        if cuda:
-            # The stage calls it as it calls the model (mel, lengths) -> audio.
-            self._decode.hifigan = _ChannelsLastVocoder(  # type: ignore[assignment]
-                self._decode.hifigan)
         # Our own CUDA graphs (_CapturedGraph) cost less host time per call than the
         # "reduce-overhead" mode's graph trees (one H200, batch 1: 4.63 -> 3.74 ms).
         self._capture = cuda and mode is None

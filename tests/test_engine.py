@@ -367,3 +367,85 @@ def test_top_level_names_import_the_engine_on_first_use() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_misspelt_options_are_type_errors_naming_the_valid_ones(synth: Synthesizer) -> None:
+    untyped: dict[str, object] = {"paec": 1.2}
+    for call in (lambda: synth.synthesize("Hi.", **untyped),  # type: ignore[arg-type]
+                 lambda: next(synth.synthesize_stream("Hi.", **untyped)),  # type: ignore[arg-type]
+                 lambda: next(synth.synthesize_pieces(["Hi."], **untyped))):  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match=r"'paec'.*pace, pitch_shift, pitch_scale, speaker"):
+            call()
+
+
+def test_typed_options_mirror_the_options_fields() -> None:
+    import dataclasses
+    from typing import get_type_hints
+
+    from fastpitch_tpu.engine import SynthesisOverrides
+
+    fields = {f.name: f.type for f in dataclasses.fields(SynthesisOptions)}
+    hints = get_type_hints(SynthesisOverrides)
+    assert list(hints) == list(fields)
+    assert {k: v.__name__ for k, v in hints.items()} == fields  # the annotations, as strings
+
+
+def test_type_checker_rejects_misspelt_options(tmp_path: Path) -> None:
+    """The ``**options`` of the synthesize calls are typed: mypy names a misspelt one."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("mypy")
+    snippet = tmp_path / "uses_options.py"
+    snippet.write_text(
+        "from fastpitch_tpu.engine import Synthesizer, synthesize\n"
+        "def use(s: Synthesizer) -> None:\n"
+        "    s.synthesize('Hi.', pace=1.2, speaker=0)\n"
+        "    s.synthesize('Hi.', paec=1.2)\n"
+        "    s.synthesize_stream('Hi.', pitch_shfit=3.0)\n"
+        "    s.synthesize_pieces(['Hi.'], spaeker=1)\n"
+        "    synthesize('Hi.', denoize=0.1)\n"
+    )
+    # The heavy third-party packages are not followed: only the engine's signatures matter.
+    config = tmp_path / "mypy.ini"
+    config.write_text("[mypy]\nstrict = True\nfollow_imports = silent\n"
+                      "[mypy-torch,torch.*,numpy,numpy.*,platformdirs,tqdm,tqdm.*]\n"
+                      "follow_imports = skip\n")
+    done = subprocess.run([sys.executable, "-m", "mypy", "--config-file", str(config),
+                           "--no-incremental", "--cache-dir", os.devnull, str(snippet)],
+                          capture_output=True, text=True, timeout=300)
+    errors = [line for line in done.stdout.splitlines() if ": error:" in line]
+    # Every misspelt line is rejected, the correct one (line 3) is not.
+    assert sorted({line.split(":")[1] for line in errors}) == ["4", "5", "6", "7"], done.stdout
+    for name in ("paec", "pitch_shfit", "spaeker", "denoize"):
+        assert f'Unexpected keyword argument "{name}"' in done.stdout
+
+
+def test_eager_cpu_runs_pad_frames_to_the_frame_buckets(
+        synth: Synthesizer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a CPU the eager backend decodes bucket frame counts (a bounded set of shapes for
+    oneDNN to keep kernels for); the audio is still cut to each row's own frames."""
+    assert synth.backend.pads_frames == (synth.backend.device == "cpu")
+    decode_async = synth.backend.decode_async
+    frame_counts: list[int] = []
+
+    def logged(*args: object) -> object:
+        frame_counts.append(int(args[3]))  # type: ignore[call-overload]
+        return decode_async(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(synth.backend, "decode_async", logged)
+    audio = synth.synthesize(SENTENCES[1])
+    assert len(audio) % synth.hop_length == 0
+    if synth.backend.pads_frames:
+        assert frame_counts and all(n in BUCKETS.frames for n in frame_counts)
+        assert len(audio) < frame_counts[0] * synth.hop_length
+
+
+def test_frames_per_token_rounds_half_up_after_the_pace() -> None:
+    from fastpitch_tpu.engine.durations import frames_per_token
+
+    durations = np.array([[1.0, 2.5, 0.0], [4.0, 1.0, 3.0]], np.float32)
+    pace = np.array([2.0, 1.0], np.float32)
+    reps, frames = frames_per_token(durations, pace, rows=1, max_tokens=5)
+    assert reps.tolist() == [[1, 1, 0, 0, 0], [0, 0, 0, 0, 0]]  # row 1 is batch padding
+    assert frames.tolist() == [2, 0]

@@ -87,6 +87,13 @@ class Backend(abc.ABC):
     compiles: bool = True
     """Whether shapes are compiled (False for eager execution: nothing to warm up)."""
 
+    pads_frames: bool = True
+    """Whether the engine pads a batch's frame count to a frame bucket (each row is still cut
+    to its own frame count: the models mask the padded frames). Compiled backends need the
+    bucket shapes. Eager execution may run the exact count, but a run of many different lengths
+    then costs memory where the runtime caches kernels per shape (oneDNN's convolution
+    primitives on a CPU): the eager backend pads on a CPU and not on a GPU."""
+
     def compile_only(self, stage: str, batch: int, size: int, max_tokens: int) -> bool:
         """Compile the ``stage`` (``"encode"`` or ``"decode"``) graph of ``batch`` rows and
         ``size`` tokens or frames without running it, if this backend can (returns False

@@ -36,6 +36,10 @@ class TorchBackend(Backend):
         except RuntimeError as e:
             raise ValueError(f"unknown device {device!r} (e.g. cpu, cuda, cuda:1): {e}") from None
         self.device_name = str(self.torch_device)
+        # On a CPU, oneDNN creates and keeps convolution primitives for every new input length:
+        # frame buckets keep that set (and the memory it holds) bounded. On a GPU the exact
+        # shapes stay the reference path.
+        self.pads_frames = self.compiles or self.torch_device.type == "cpu"
         # Copies: the caller's modules keep their dtype and device.
         encode, decode = source.stages()
         self._encode = copy.deepcopy(encode).to(self.torch_device, torch_dtype(dtype)).eval()

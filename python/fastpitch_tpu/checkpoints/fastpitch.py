@@ -202,6 +202,37 @@ def _dle_config(state: Mapping[str, Tensor], stored: Mapping[str, Any] | None) -
     )
 
 
+def _nemo_signal_settings(model: Mapping[str, Any],
+                          pre: Mapping[str, Any]) -> dict[str, Any]:
+    """The token-duration, pitch-normalisation and audio settings of a NeMo config (the
+    model's section, else its preprocessor's, else NeMo's defaults) as FastPitchConfig
+    fields."""
+
+    def num(key: str, *aliases: str) -> Any:
+        for k in (key, *aliases):
+            for src in (model, pre):
+                if src.get(k) is not None:
+                    return src[k]
+        return None
+
+    def pick(value: Any, default: Any) -> Any:
+        return default if value is None else value
+
+    return {
+        "min_token_duration": float(pick(model.get("min_token_duration"), 0.0)),
+        "max_token_duration": float(pick(model.get("max_token_duration"), 75.0)),
+        "pitch_mean": None if model.get("pitch_mean") is None else float(model["pitch_mean"]),
+        "pitch_std": None if model.get("pitch_std") is None else float(model["pitch_std"]),
+        "sample_rate": int(pick(num("sample_rate"), 22050)),
+        "hop_length": int(pick(num("n_window_stride", "hop_length"), 256)),
+        "win_length": int(pick(num("n_window_size", "win_length"), 1024)),
+        "n_fft": int(pick(num("n_fft"), 1024)),
+        "mel_fmin": float(pick(num("lowfreq", "mel_fmin"), 0.0)),
+        "mel_fmax": None if num("highfreq", "mel_fmax") is None
+        else float(num("highfreq", "mel_fmax")),
+    }
+
+
 def _nemo_config(cfg: Mapping[str, Any], state: Mapping[str, Tensor],
                  name: str) -> FastPitchConfig:
     """A NeMo ``FastPitchModel`` config (``model_config.yaml``) as ours."""
@@ -249,16 +280,6 @@ def _nemo_config(cfg: Mapping[str, Any], state: Mapping[str, Tensor],
     frontend = _NEMO_TOKENIZERS.get(tokenizer)
     padding_idx = _nemo_padding_idx(model, word, frontend, name)
 
-    def num(key: str, *aliases: str) -> Any:
-        for k in (key, *aliases):
-            for src in (model, pre):
-                if src.get(k) is not None:
-                    return src[k]
-        return None
-
-    def pick(value: Any, default: Any) -> Any:
-        return default if value is None else value
-
     return FastPitchConfig(
         n_symbols=int(word.shape[0]),
         padding_idx=padding_idx,
@@ -273,16 +294,7 @@ def _nemo_config(cfg: Mapping[str, Any], state: Mapping[str, Tensor],
         energy_embedding_kernel_size=int(state["energy_emb.weight"].shape[2])
         if "energy_emb.weight" in state else 3,
         n_speakers=n_speakers,
-        min_token_duration=float(pick(model.get("min_token_duration"), 0.0)),
-        max_token_duration=float(pick(model.get("max_token_duration"), 75.0)),
-        pitch_mean=None if model.get("pitch_mean") is None else float(model["pitch_mean"]),
-        pitch_std=None if model.get("pitch_std") is None else float(model["pitch_std"]),
-        sample_rate=int(pick(num("sample_rate"), 22050)),
-        hop_length=int(pick(num("n_window_stride", "hop_length"), 256)),
-        win_length=int(pick(num("n_window_size", "win_length"), 1024)),
-        n_fft=int(pick(num("n_fft"), 1024)),
-        mel_fmin=float(pick(num("lowfreq", "mel_fmin"), 0.0)),
-        mel_fmax=None if num("highfreq", "mel_fmax") is None else float(num("highfreq", "mel_fmax")),
+        **_nemo_signal_settings(model, pre),
         frontend=frontend if frontend and _vocab_size(frontend) == int(word.shape[0]) else None,
     )
 

@@ -20,30 +20,19 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
-from fastpitch_tpu.engine import Synthesizer
+# load_voices lives in the engine (the server reaches the models only through it) and is
+# re-exported here, where the server's callers import it.
+from fastpitch_tpu.engine import Synthesizer, load_voices
 from fastpitch_tpu.server.config import ServerConfig
 from fastpitch_tpu.server.middleware import BodyLimit, CountRequests
 from fastpitch_tpu.server.routes import health, metrics, tts
 from fastpitch_tpu.server.state import ServerState
 
 __all__ = ["ServerConfig", "create_app", "load_voices"]
-
-
-def load_voices(checkpoints: dict[str, str], hifigan: str | None = None,
-                **engine: Any) -> dict[str, Synthesizer]:
-    """One :class:`Synthesizer` per voice (name → checkpoint, ``"default"`` first), all sharing
-    one vocoder: ``hifigan``, or the default voice's own (:func:`~fastpitch_tpu.voices.
-    vocoder_for`). ``engine``: the other Synthesizer arguments (backend, dtype, buckets ...)."""
-    from fastpitch_tpu.checkpoints import load_hifigan
-    from fastpitch_tpu.voices import vocoder_for
-
-    vocoder = load_hifigan(hifigan or vocoder_for(checkpoints["default"]))
-    return {name: Synthesizer(path, vocoder, **engine) for name, path in checkpoints.items()}
 
 
 @contextlib.asynccontextmanager

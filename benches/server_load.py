@@ -33,7 +33,6 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-
 SENTENCES = [
     "Printing, in the only sense with which we are at present concerned, differs from most if "
     "not from all the arts.",

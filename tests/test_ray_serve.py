@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from ports import free_port
 
 pytest.importorskip("torch")

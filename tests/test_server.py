@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 import pytest
+
 from ports import free_port
 
 pytest.importorskip("fastapi")

@@ -15,8 +15,13 @@ soundfile = pytest.importorskip("soundfile")
 
 from fastpitch_tpu.checkpoints import load_fastpitch, load_hifigan  # noqa: E402
 from fastpitch_tpu.engine import Synthesizer  # noqa: E402
-from fastpitch_tpu.train import TrainConfig, build_dataset, load_dataset, train  # noqa: E402
-from fastpitch_tpu.train import alignment  # noqa: E402
+from fastpitch_tpu.train import (  # noqa: E402
+    TrainConfig,
+    alignment,  # noqa: E402
+    build_dataset,
+    load_dataset,
+    train,
+)
 from fastpitch_tpu.train.alignment import (  # noqa: E402
     AlignmentEncoder,
     beta_binomial_prior,

@@ -47,6 +47,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "__version__",
     "FLAVORS",
     "Audio",
     "SynthesisOptions",

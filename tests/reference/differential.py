@@ -25,6 +25,7 @@ from nemo.collections.common.tokenizers.text_to_speech.tts_tokenizers import (
 )
 from nemo.collections.tts.g2p.models.en_us_arpabet import EnglishG2p
 from nemo.collections.tts.g2p.models.i18n_ipa import IpaG2p
+
 from fastpitch_tpu import TextFrontend
 
 GOLDENS = Path(__file__).resolve().parents[2].parent / "shared" / "goldens"
@@ -86,7 +87,7 @@ n = args.n
 bad = {f: 0 for f in refs}
 err = {f: 0 for f in refs}
 shown = 0
-for i in range(n):
+for _ in range(n):
     t = gen()
     for f, tok in refs.items():
         try:

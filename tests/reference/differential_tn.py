@@ -96,7 +96,9 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     logging.disable(logging.WARNING)
 
-    from nemo.collections.common.tokenizers.text_to_speech.tts_tokenizers import EnglishPhonemesTokenizer
+    from nemo.collections.common.tokenizers.text_to_speech.tts_tokenizers import (
+        EnglishPhonemesTokenizer,
+    )
     from nemo.collections.tts.g2p.models.en_us_arpabet import EnglishG2p
     from nemo_text_processing.text_normalization.normalize import Normalizer
 

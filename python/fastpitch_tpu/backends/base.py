@@ -107,6 +107,7 @@ class Backend(abc.ABC):
 
     def reset_peak_memory(self) -> None:
         """Start a new peak (where the runtime allows; jax keeps one peak per process)."""
+        return None  # nothing to reset where no peak is kept: backends that keep one override
 
     parallel_compile: bool = False
     """Whether several shapes may be compiled at once from threads (the compiler runs outside

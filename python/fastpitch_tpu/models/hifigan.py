@@ -157,7 +157,8 @@ class HiFiGANConfig:
         try:
             resblock = int(str(data["resblock"]))
         except ValueError:
-            raise ValueError(f"HiFi-GAN config: resblock must be 1 or 2, got {data['resblock']!r}")
+            raise ValueError(
+                f"HiFi-GAN config: resblock must be 1 or 2, got {data['resblock']!r}") from None
         dilations = data["resblock_dilation_sizes"]
         if not isinstance(dilations, Sequence) or isinstance(dilations, str):
             raise ValueError("HiFi-GAN config: resblock_dilation_sizes must be a list of lists")

@@ -3,7 +3,9 @@ pairs, learned alignment, the training loop. Needs the ``train`` extra for pitch
 (librosa) and resampling (scipy).
 
 - :func:`build_dataset` / :func:`load_dataset` (:mod:`.dataset`);
-- :func:`train`, :class:`TrainConfig`, :data:`PRESETS` (:mod:`.trainer`);
+- :func:`train` (:mod:`.trainer`: the loop), :class:`TrainConfig`, :data:`PRESETS`
+  (:mod:`.config`), the run folder and its resumable state (:mod:`.run_state`), length-bucketed
+  batches (:mod:`.batches`), validation and samples (:mod:`.validation`);
 - :mod:`.alignment`: the alignment module, its losses and monotonic alignment search;
 - :mod:`.step`: one training forward pass and its losses.
 """

@@ -449,3 +449,19 @@ def test_user_errors_in_a_real_process(tmp_path: Path) -> None:
     done = run("Hi.", "-o", "x.wav", "--no-such-flag")
     assert done.returncode == 2 and "unrecognized arguments: --no-such-flag" in done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_freed_memory_is_given_back_after_each_piece(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from fastpitch_tpu import cli
+
+    if sys.platform == "linux":  # glibc: the function the long-text loop calls is there
+        assert cli._malloc_trim() is not None
+    calls: list[int] = []
+    monkeypatch.setattr(cli, "_malloc_trim", lambda: calls.append)
+    text = "One sentence here. " * 40  # longer than one bucket: several pieces
+    assert cli.main([text, "-o", str(tmp_path / "long.wav"), "--fastpitch", str(FASTPITCH),
+                     "--hifigan", str(HIFIGAN), "--backend", "torch", "--no-progress"]) == 0
+    assert len(calls) > 1 and set(calls) == {0}

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
+import functools
 import logging
 import os
 import sys
@@ -402,10 +404,30 @@ def _speak(args: argparse.Namespace) -> int:
                     out.write_silence(options.sentence_pause)
                 out.write(piece.audio)
                 progress.done(piece.text_index, piece.index, piece.count)
+                _release_freed_memory()
         finally:
             progress.close()
     print(f"{output}: {out.duration:.2f} s at {out.sample_rate} Hz")
     return 0
+
+
+@functools.cache
+def _malloc_trim() -> Any:
+    """glibc's ``malloc_trim``, or None where the C library has none (macOS, musl, Windows)."""
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+def _release_freed_memory() -> None:
+    """Give the heap's free pages back to the system after each piece of a long text: the
+    vocoder's activation buffers change size from piece to piece, and glibc keeps every freed
+    size resident, so without this the memory of a long job grows with its length instead of
+    staying at one piece's (docs/performance.md has the measurement)."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def _speak_to_folder(args: argparse.Namespace, texts: list[str], options: SynthesisOptions,
@@ -429,6 +451,7 @@ def _speak_to_folder(args: argparse.Namespace, texts: list[str], options: Synthe
                 out.commit()
                 files, seconds, out = files + 1, seconds + out.duration, None
             progress.done(piece.text_index, piece.index, piece.count)
+            _release_freed_memory()
     except BaseException:
         if out is not None:
             out.discard()

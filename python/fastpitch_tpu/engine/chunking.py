@@ -67,18 +67,16 @@ class TextChunker:
         self.limit = limit
         self.n_speakers = n_speakers
 
-    def fits(self, text: str) -> bool:
-        """Whether ``text`` is one chunk as a whole."""
-        return len(self.frontend.encode(text)) <= self.limit
-
     def chunks(self, index: int, text: str, opts: SynthesisOptions,
-               per_sentence: bool = False) -> list[Chunk]:
+               per_sentence: bool = False, pack: bool = True) -> list[Chunk]:
         """``text`` as token-id chunks that each fit the largest token bucket.
 
         A text that fits is one chunk (spoken as NVIDIA's code would). A longer one is split at
         sentence boundaries (then clauses, then words, for a sentence that alone is too long)
         and consecutive pieces are packed back together while they fit. ``per_sentence`` keeps
-        one chunk per sentence (streaming).
+        one chunk per sentence (streaming); ``pack=False`` keeps a text that fits whole and gives
+        a longer one one chunk per sentence, unpacked (what :meth:`Synthesizer.synthesize_pieces`
+        speaks).
         """
         if not isinstance(text, str):
             raise TypeError(f"text {index} is not a string")
@@ -94,7 +92,7 @@ class TextChunker:
         pieces = self.pieces(index, text)
         if not pieces:
             raise _nothing_to_speak(index, text)
-        if per_sentence:
+        if per_sentence or not pack:
             return [Chunk(index, ids, opts) for _, ids in pieces]
         return self._packed(index, pieces, opts)
 

@@ -75,7 +75,7 @@ class PieceStream:
         for i, text in enumerate(texts):
             if not isinstance(text, str):
                 raise TypeError(f"text {i} is not a string")
-            parts = self.chunker.chunks(i, text, opts, per_sentence=not self.chunker.fits(text))
+            parts = self.chunker.chunks(i, text, opts, pack=False)
             for k, chunk in enumerate(parts):
                 yield chunk, k, len(parts)
 

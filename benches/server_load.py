@@ -1,6 +1,13 @@
 """Load test of ``fastpitch-tpu serve`` on loopback: throughput and latency at several
 concurrencies, the batch sizes reached, and an overload run at 10x the measured capacity.
 
+The overload (open loop, ``--overload-seconds``) reports what deadline-aware admission is for:
+how fast refusals (503) are answered (p50 / p99), the share of admitted requests that still end
+in 504, the goodput (answers 200 within the window) against the capacity measured just before,
+any other 5xx or unanswered request, whether the server is alive afterwards and its resident
+memory before and after. The exit status is 1 when one of the goals is missed (rejections
+p99 <= 50 ms, <= 1 % of admitted requests in 504, goodput >= 90 %, no other 5xx, server alive).
+
 It starts the server itself (127.0.0.1 only) on the benchmark model of ``fastpitch-tpu bench``
 (FastPitch 1.1 architecture, random weights, exported to a temporary file) unless ``--fastpitch``
 is given, and first measures the engine alone at the server's batch size in the same process
@@ -150,28 +157,36 @@ def _closed_loop(url: str, clients: int, seconds: float, max_requests: int,
 
 
 async def _open_loop(url: str, rate: float, seconds: float, max_requests: int,
-                     seed: int = 1) -> dict[str, Any]:
-    """Requests arrive at ``rate`` per second whatever the answers: overload."""
+                     seed: int = 1, timeout_s: float | None = None) -> dict[str, Any]:
+    """Requests arrive at ``rate`` per second whatever the answers: overload. Each answer is
+    recorded as (status, seconds it took, seconds from the start to its end, seconds of audio
+    it brought)."""
     import aiohttp
 
-    statuses: dict[str, int] = {}
+    records: list[tuple[str, float, float, float]] = []
     rng = random.Random(seed)
     tasks = []
+    headers = {"X-Request-Timeout": str(timeout_s)} if timeout_s else {}
     connector = aiohttp.TCPConnector(limit=4096)
     async with aiohttp.ClientSession(connector=connector,
                                      timeout=aiohttp.ClientTimeout(total=300)) as session:
+        start = time.monotonic()
 
         async def one() -> None:
+            t0 = time.monotonic()
+            audio_s = 0.0
             try:
-                async with session.post(f"{url}/v1/tts", json={
+                async with session.post(f"{url}/v1/tts", headers=headers, json={
                         "text": rng.choice(SENTENCES), "format": "pcm16"}) as r:
-                    await r.read()
+                    body = await r.read()
                     key = str(r.status)
+                    if r.status == 200:
+                        audio_s = len(body) / 2 / int(r.headers.get("x-sample-rate", 22050))
             except (aiohttp.ClientError, asyncio.TimeoutError) as e:
                 key = f"no answer ({type(e).__name__})"
-            statuses[key] = statuses.get(key, 0) + 1
+            t1 = time.monotonic()
+            records.append((key, t1 - t0, t1 - start, audio_s))
 
-        start = time.monotonic()
         n = 0
         while time.monotonic() - start < seconds and n < max_requests:
             tasks.append(asyncio.create_task(one()))
@@ -179,27 +194,103 @@ async def _open_loop(url: str, rate: float, seconds: float, max_requests: int,
             await asyncio.sleep(max(0.0, start + n / rate - time.monotonic()))
         sending = time.monotonic() - start
         await asyncio.gather(*tasks)
-    return {"rate": rate, "sent": n, "send_seconds": sending, "statuses": statuses}
+    return {"rate": rate, "sent": n, "send_seconds": sending, "records": records}
 
 
-def _open_loop_process(job: tuple[str, float, float, int, int]) -> dict[str, Any]:
-    url, rate, seconds, max_requests, seed = job
-    return asyncio.run(_open_loop(url, rate, seconds, max_requests, seed))
+def _open_loop_process(job: tuple[str, float, float, int, int, float | None]) -> dict[str, Any]:
+    url, rate, seconds, max_requests, seed, timeout_s = job
+    return asyncio.run(_open_loop(url, rate, seconds, max_requests, seed, timeout_s))
 
 
-def _overload(url: str, rate: float, seconds: float, processes: int) -> dict[str, Any]:
+def _rss_kib(pid: int) -> int:
+    found = re.search(r"VmRSS:\s+(\d+)", Path(f"/proc/{pid}/status").read_text())
+    return int(found.group(1)) if found else -1
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
+
+
+OVERLOAD_GOALS = {
+    "rejection_p99_ms": ("<=", 50.0),
+    "admitted_504_fraction": ("<=", 0.01),
+    "goodput_vs_capacity": (">=", 0.90),
+    "other_5xx": ("<=", 0),
+    "unanswered": ("<=", 0),
+}
+
+
+def _overload_summary(records: list[tuple[str, float, float, float]], seconds: float,
+                      capacity: float, capacity_rtf: float) -> dict[str, Any]:
+    """What the overload shows: how fast refusals come, how many admitted requests still time
+    out, the useful throughput while it lasts (answers 200 that ended within the sending
+    window) against the capacity measured before, and any other server error.
+
+    Goodput is judged in seconds of audio: admission near its limit favours short texts (their
+    own work fits where a long one's does not), so requests per second would flatter it."""
+    statuses: dict[str, int] = {}
+    for status, *_ in records:
+        statuses[status] = statuses.get(status, 0) + 1
+    rejections = [latency for status, latency, *_ in records if status == "503"]
+    admitted = [status for status, *_ in records if status != "503"]
+    done = [audio for status, _, end, audio in records if status == "200" and end <= seconds]
+    good = len(done)
+    out: dict[str, Any] = {
+        "statuses": statuses,
+        "rejected": len(rejections),
+        "rejection_p50_ms": 1e3 * _percentile(rejections, 0.5),
+        "rejection_p99_ms": 1e3 * _percentile(rejections, 0.99),
+        "admitted": len(admitted),
+        "admitted_504_fraction": admitted.count("504") / len(admitted) if admitted else 0.0,
+        "goodput_req_per_s": good / seconds,
+        "goodput_req_vs_capacity": good / seconds / capacity,
+        "goodput_rtf": sum(done) / seconds,
+        "goodput_vs_capacity": sum(done) / seconds / capacity_rtf,
+        "other_5xx": sum(1 for s in admitted if s.isdigit() and s[0] == "5" and s != "504"),
+        "unanswered": sum(1 for s in admitted if not s.isdigit()),
+    }
+    out["goals_failed"] = [name for name, (op, goal) in OVERLOAD_GOALS.items()
+                           if not (out[name] <= goal if op == "<=" else out[name] >= goal)]
+    return out
+
+
+def _overload(url: str, rate: float, seconds: float, processes: int, capacity: float,
+              capacity_rtf: float, timeout_s: float | None) -> dict[str, Any]:
     """The open loop split over several client processes (one Python client cannot send fast
     enough to overload a GPU server on its own)."""
     import multiprocessing
 
     share = rate / processes
-    jobs = [(url, share, seconds, int(share * seconds) + 1, seed) for seed in range(processes)]
+    jobs = [(url, share, seconds, int(share * seconds) + 1, seed, timeout_s)
+            for seed in range(processes)]
     with multiprocessing.get_context("spawn").Pool(processes) as pool:
         parts = pool.map(_open_loop_process, jobs)
     sent = sum(p["sent"] for p in parts)
     achieved = sent / max(p["send_seconds"] for p in parts)
-    return {"rate": rate, "achieved_rate": achieved, "sent": sent,
-            "statuses": _merge([p["statuses"] for p in parts]), "client_processes": processes}
+    records = [r for p in parts for r in p["records"]]
+    return {"rate": rate, "achieved_rate": achieved, "sent": sent, "client_processes": processes,
+            "capacity_req_per_s": capacity, "capacity_rtf": capacity_rtf,
+            **_overload_summary(records, seconds, capacity, capacity_rtf)}
+
+
+def _print_overload(over: dict[str, Any], seconds: float) -> None:
+    print(f"overload at {over['rate']:.1f} req/s ({over['achieved_rate']:.1f} req/s sent) for "
+          f"{seconds:.0f} s: {over['sent']} sent, statuses {over['statuses']}\n"
+          f"  rejections (503): {over['rejected']}, answered in p50 "
+          f"{over['rejection_p50_ms']:.1f} ms, p99 {over['rejection_p99_ms']:.1f} ms (goal <= 50)"
+          f"\n  admitted: {over['admitted']}, of which 504: "
+          f"{100 * over['admitted_504_fraction']:.2f} % (goal <= 1 %)\n"
+          f"  goodput: audio RTF {over['goodput_rtf']:.2f}x = "
+          f"{100 * over['goodput_vs_capacity']:.0f} % of the capacity measured before "
+          f"(RTF {over['capacity_rtf']:.2f}x, the best level; goal >= 90 %), "
+          f"{100 * over['goodput_vs_last_level']:.0f} % of the last level's; "
+          f"{over['goodput_req_per_s']:.2f} req/s = {100 * over['goodput_req_vs_capacity']:.0f} % "
+          f"of {over['capacity_req_per_s']:.2f} req/s\n"
+          f"  other 5xx: {over['other_5xx']}, unanswered: {over['unanswered']} (goal 0); server "
+          f"alive {over['server_alive']}; RSS {over['rss_before_mib']:.0f} MiB before, "
+          f"{over['rss_after_mib']:.0f} MiB after (peak {over['peak_rss_mib']:.0f} MiB)\n"
+          f"  goals failed: {', '.join(over['goals_failed']) or 'none'}", flush=True)
 
 
 def _engine_reference(args: argparse.Namespace, fastpitch: str, hifigan: str) -> dict[str, float]:
@@ -260,7 +351,8 @@ def _serve_stand_in(args: argparse.Namespace) -> None:
 
     app = create_app({"default": StandIn(args.stand_in_ms)},  # type: ignore[dict-item]
                      ServerConfig(max_batch=args.max_batch, max_wait_ms=args.max_wait_ms,
-                                  max_queue=args.max_queue, warmup=False))
+                                  max_queue=args.max_queue, deadline_s=args.deadline_s,
+                                  warmup=False))
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
 
 
@@ -280,7 +372,12 @@ def main() -> None:
                     default=[64, 128, 256, 384, 512, 768, 1024])
     ap.add_argument("--seconds", type=float, default=20.0, help="per level")
     ap.add_argument("--requests", type=int, default=2000, help="per level, at most")
-    ap.add_argument("--overload-seconds", type=float, default=15.0)
+    ap.add_argument("--overload-seconds", type=float, default=30.0)
+    ap.add_argument("--overload-factor", type=float, default=10.0,
+                    help="the overload's rate, times the best throughput measured before")
+    ap.add_argument("--deadline-s", type=float, default=60.0, help="the server's deadline")
+    ap.add_argument("--request-timeout", type=float,
+                    help="X-Request-Timeout of each overload request (default: none sent)")
     ap.add_argument("--client-processes", type=int, default=4,
                     help="client processes sending the load (each level and the overload)")
     ap.add_argument("--stand-in-ms", type=float,
@@ -320,14 +417,16 @@ def main() -> None:
            "--port", str(port), "--fastpitch", fastpitch, "--hifigan", args.hifigan,
            "--backend", args.backend, "--dtype", args.dtype, "--max-batch", str(args.max_batch),
            "--max-wait-ms", str(args.max_wait_ms), "--max-queue", str(args.max_queue),
-           "--log-level", "warning", "--token-buckets", *map(str, args.token_buckets),
+           "--deadline-s", str(args.deadline_s), "--log-level", "warning",
+           "--token-buckets", *map(str, args.token_buckets),
            "--frame-buckets", *map(str, args.frame_buckets)]
     if args.cache_dir is not None:
         cmd += ["--cache-dir", args.cache_dir]
     if args.stand_in_ms is not None:
         cmd = [sys.executable, __file__, "--port", str(port), "--stand-in-ms",
                str(args.stand_in_ms), "--max-batch", str(args.max_batch), "--max-wait-ms",
-               str(args.max_wait_ms), "--max-queue", str(args.max_queue)]
+               str(args.max_wait_ms), "--max-queue", str(args.max_queue), "--deadline-s",
+               str(args.deadline_s)]
     server = subprocess.Popen(cmd, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
         deadline = time.monotonic() + 900
@@ -358,23 +457,31 @@ def main() -> None:
                   f"  p99 {row['p99_ms']:8.1f} ms  mean batch {row['mean_batch']:.1f}  statuses "
                   f"{row['statuses']}", flush=True)
         results["levels"] = levels
-        capacity = max(row["req_per_s"] for row in levels)
-        over = _overload(url, 10 * capacity, args.overload_seconds, args.client_processes)
+        # Capacity: the best rate of answers 200 (and of audio) of the levels just measured.
+        capacity = max(row["statuses"].get("200", 0) / row["requests"] * row["req_per_s"]
+                       for row in levels)
+        capacity_rtf = max(row["rtf"] for row in levels)
+        rss_before = _rss_kib(server.pid) / 1024
+        over = _overload(url, args.overload_factor * capacity, args.overload_seconds,
+                         args.client_processes, capacity, capacity_rtf, args.request_timeout)
         over["server_alive"] = (server.poll() is None
                                 and _get(f"{url}/healthz")[0] == 200)
-        over["peak_rss_mib"] = _rss_peak_kib(server.pid) / 1024
+        if not over["server_alive"]:
+            over["goals_failed"].append("server_alive")
+        over["goodput_vs_last_level"] = over["goodput_rtf"] / levels[-1]["rtf"]
+        over["rss_before_mib"] = rss_before
+        over["rss_after_mib"] = _rss_kib(server.pid) / 1024 if over["server_alive"] else -1
+        over["peak_rss_mib"] = _rss_peak_kib(server.pid) / 1024 if over["server_alive"] else -1
         results["overload"] = over
-        print(f"overload at {over['rate']:.0f} req/s (10x capacity; {over['achieved_rate']:.0f} "
-              f"req/s sent) for {args.overload_seconds:.0f} s: {over['sent']} sent, statuses "
-              f"{over['statuses']}, "
-              f"server alive {over['server_alive']}, peak RSS {over['peak_rss_mib']:.0f} MiB",
-              flush=True)
+        _print_overload(over, args.overload_seconds)
     finally:
         server.terminate()
         server.wait(60)
         tmp.cleanup()
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
+    if results.get("overload", {}).get("goals_failed"):
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

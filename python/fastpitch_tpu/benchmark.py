@@ -60,7 +60,7 @@ def _positive(value: str) -> int:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backends", nargs="+",
-                   choices=["torch", "torch_compile", "jax", "torch_xla"],
+                   choices=["torch", "torch_compile", "cuda_graph", "jax", "torch_xla"],
                    help="backends to compare (the float32 eager reference always runs; default: "
                         "torch torch_compile jax on a GPU, torch on a CPU)")
     p.add_argument("--dtypes", nargs="+", choices=["auto", "float32", "bfloat16", "float16"],

@@ -6,6 +6,7 @@
     fastpitch-tpu serve --port 8000                              # HTTP server
     fastpitch-tpu corpus lines.txt out/ [--ray local]            # corpus -> audio shards
     fastpitch-tpu bench --backends torch jax                     # end-to-end latency benchmark
+    fastpitch-tpu cache export cache.tar                         # compiled graphs, to ship
 
 Model settings (architecture, audio rates, text frontend) come from the checkpoints; the flags
 only choose files, the backend and the per-utterance controls.
@@ -20,23 +21,23 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ctypes
-import functools
 import logging
 import os
 import sys
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
+from fastpitch_tpu.heap import bound_heap, release_freed_memory
+
 if TYPE_CHECKING:
-    from fastpitch_tpu.engine import SynthesisOptions, Synthesizer
+    from fastpitch_tpu.engine import CompileStatus, SynthesisOptions, Synthesizer
 
 __all__ = ["main"]
 
-COMMANDS = ("speak", "bench", "serve", "train", "corpus")
+COMMANDS = ("speak", "bench", "serve", "train", "corpus", "cache")
 VERBOSE = ("-v", "--verbose")
 LONG_INPUT_CHARS = 1000
 """Inputs longer than this (or of several lines) get a progress bar."""
@@ -76,13 +77,16 @@ def _speak_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--sentence-pause", type=float,
                    help="seconds of silence between lines, and between the sentence chunks of a "
                         "long line (default: the engine's, 0.2)")
+    p.add_argument("--trim-silence", action=argparse.BooleanOptionalAction, default=None,
+                   help="cut the near-silence at both ends of each sentence (default: the "
+                        "voice's choice, on for the built-in voice)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     _verbose_flag(p)
 
 
 def _engine_args(p: argparse.ArgumentParser, one_device: bool = True) -> None:
     p.add_argument("--backend", default="auto",
-                   choices=["auto", "torch", "torch_compile", "jax", "torch_xla"])
+                   choices=["auto", "torch", "torch_compile", "cuda_graph", "jax", "torch_xla"])
     p.add_argument("--dtype", default="auto", choices=["auto", "bfloat16", "float16", "float32"],
                    help="auto (default): bfloat16 on a GPU or TPU, float32 on a CPU")
     if one_device:
@@ -158,7 +162,10 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--max-chars", type=int, default=5000, help="longest text (413 beyond)")
     p.add_argument("--max-body-bytes", type=int, default=256 * 1024,
                    help="largest request body (413 beyond)")
-    p.add_argument("--deadline-s", type=float, default=60.0, help="504 after this many seconds")
+    p.add_argument("--deadline-s", type=float, default=60.0,
+                   help="504 after this many seconds; the longest a request's "
+                        "X-Request-Timeout may ask for (503 at once for a request that could "
+                        "not be done in time)")
     p.add_argument("--token-buckets", type=int, nargs="+",
                    help="static token lengths (default: 32 64 128 256)")
     p.add_argument("--frame-buckets", type=int, nargs="+",
@@ -178,6 +185,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     if args.max_batch < 1 or args.max_queue < 1:
         _fail("--max-batch and --max-queue must be positive")
+    if not 0 < args.deadline_s < float("inf"):
+        _fail("--deadline-s must be a positive number of seconds")
     checkpoints = {"default": args.fastpitch}
     for item in args.voice:
         name, sep, path = item.partition("=")
@@ -284,6 +293,63 @@ def _bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     _verbose_flag(p)
 
 
+CACHE_NOT_IMPORTED = 3
+"""Exit status of ``cache import`` for an archive made for another machine (nothing imported)."""
+
+
+def _cache_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("cache", help="ship the compile cache to identical machines",
+                       description="Pack the compile cache folder (saved and compiled graphs, "
+                                   "converted weights) into one archive, import such an archive "
+                                   "on a machine like the one that made it, or show what a "
+                                   "cache folder or an archive holds.")
+    steps = p.add_subparsers(dest="cache_command", required=True)
+    e = steps.add_parser("export", help="pack the cache folder into FILE (.tar; .tar.gz "
+                                        "compressed)")
+    e.add_argument("file", type=Path)
+    i = steps.add_parser("import", help="unpack FILE into the cache folder if it was made on a "
+                                        "machine like this one (else exit status 3)")
+    i.add_argument("file", type=Path)
+    i.add_argument("--force", action="store_true",
+                   help="import an archive made with other versions or another accelerator "
+                        "(never a damaged one)")
+    n = steps.add_parser("info", help="the cache folder's size and origin; with FILE, what an "
+                                      "archive holds and whether it fits this machine")
+    n.add_argument("file", type=Path, nargs="?")
+    for step in (e, i, n):
+        step.add_argument("--cache-dir", help="the compile cache folder (default: "
+                                              "FASTPITCH_TPU_COMPILE_CACHE or the user cache)")
+        _verbose_flag(step)
+    _verbose_flag(p)
+
+
+def _cache(args: argparse.Namespace) -> int:
+    from fastpitch_tpu import compile_cache as cc
+    from fastpitch_tpu.engine import default_cache_dir
+
+    if args.cache_dir == "":
+        _fail("--cache-dir '' names no folder")
+    folder = Path(args.cache_dir or default_cache_dir())
+    if args.cache_command == "export":
+        done = cc.export_cache(folder, args.file)
+        print(f"{done.archive}: {_plural(done.files, 'file')} of {folder}, "
+              f"{cc.human_bytes(done.bytes)} ({cc.human_bytes(done.archive_bytes)} archived)")
+    elif args.cache_command == "import":
+        report = cc.import_cache(args.file, folder, force=args.force)
+        if not report.imported:  # the warning says why
+            return CACHE_NOT_IMPORTED
+        print(f"{folder}: {report.added} added, {report.replaced} replaced, {report.kept} "
+              f"already there, of {_plural(report.added + report.replaced + report.kept, 'file')}"
+              f" in {args.file}")
+    elif args.file is not None:
+        manifest = cc.archive_manifest(args.file)
+        print("\n".join(cc.manifest_lines(args.file, manifest,
+                                          cc.archive_differences(manifest))))
+    else:
+        print("\n".join(cc.summary_lines(cc.describe_cache(folder))))
+    return 0
+
+
 def _fail(message: str) -> NoReturn:
     """End the command with one line ``error: message`` and exit status 1."""
     raise SystemExit(f"error: {message}")
@@ -317,7 +383,7 @@ def _read_lines(args: argparse.Namespace) -> list[str]:
 def _check_device(backend: str, device: str | None) -> None:
     """A CUDA device PyTorch cannot see is reported before anything is loaded."""
     if device is None or not device.startswith("cuda") or backend not in (
-            "auto", "torch", "torch_compile"):
+            "auto", "torch", "torch_compile", "cuda_graph"):
         return
     import torch
 
@@ -346,15 +412,18 @@ def _options(args: argparse.Namespace) -> SynthesisOptions:
     pause = {} if args.sentence_pause is None else {"sentence_pause": args.sentence_pause}
     return SynthesisOptions(pace=args.pace, pitch_shift=args.pitch_shift,
                             pitch_scale=args.pitch_scale, speaker=args.speaker,
-                            denoise=args.denoise, **pause)
+                            denoise=args.denoise, trim_silence=args.trim_silence, **pause)
 
 
 class _Progress:
     """The progress bar of a long input, in characters of text spoken (tqdm on stderr; off
     with --no-progress, for short inputs, and where tqdm finds stderr is not a terminal)."""
 
-    def __init__(self, texts: list[str], show: bool) -> None:
+    def __init__(self, texts: list[str], show: bool,
+                 compiling: Callable[[], CompileStatus] | None = None) -> None:
         self.texts = texts
+        self.compiling = compiling
+        """The background compilation's status, shown beside the bar until it is done."""
         self.starts: list[int] = []
         total = 0
         for text in texts:
@@ -372,6 +441,11 @@ class _Progress:
         """Piece ``index`` of ``count`` of text ``text_index`` is written."""
         if self.bar is not None:
             spoken = len(self.texts[text_index]) * (index + 1) // count
+            if self.compiling is not None:
+                status = self.compiling()
+                self.bar.set_postfix_str("" if status.done else
+                                         f"{status.compiled}/{status.total} graphs compiled",
+                                         refresh=False)
             self.bar.update(self.starts[text_index] + spoken - self.bar.n)
 
     def close(self) -> None:
@@ -397,37 +471,18 @@ def _speak(args: argparse.Namespace) -> int:
     with AudioFileWriter(output) as out:
         synth = _synthesizer(args, options)
         out.open(synth.sample_rate)
-        progress = _Progress(texts, show=not args.no_progress)
+        progress = _Progress(texts, show=not args.no_progress, compiling=synth.compile_status)
         try:
             for piece in synth.synthesize_pieces(texts):
                 if piece.text_index or piece.index:  # every line and chunk after the first
                     out.write_silence(options.sentence_pause)
                 out.write(piece.audio)
                 progress.done(piece.text_index, piece.index, piece.count)
-                _release_freed_memory()
+                release_freed_memory()
         finally:
             progress.close()
     print(f"{output}: {out.duration:.2f} s at {out.sample_rate} Hz")
     return 0
-
-
-@functools.cache
-def _malloc_trim() -> Any:
-    """glibc's ``malloc_trim``, or None where the C library has none (macOS, musl, Windows)."""
-    try:
-        return ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):
-        return None
-
-
-def _release_freed_memory() -> None:
-    """Give the heap's free pages back to the system after each piece of a long text: the
-    vocoder's activation buffers change size from piece to piece, and glibc keeps every freed
-    size resident, so without this the memory of a long job grows with its length instead of
-    staying at one piece's (docs/performance.md has the measurement)."""
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
 
 
 def _speak_to_folder(args: argparse.Namespace, texts: list[str], options: SynthesisOptions,
@@ -438,7 +493,7 @@ def _speak_to_folder(args: argparse.Namespace, texts: list[str], options: Synthe
     width = max(4, len(str(len(texts))))
     files, seconds = 0, 0.0
     out: AudioFileWriter | None = None
-    progress = _Progress(texts, show=not args.no_progress)
+    progress = _Progress(texts, show=not args.no_progress, compiling=synth.compile_status)
     try:
         for piece in synth.synthesize_pieces(texts):
             if out is None:
@@ -451,7 +506,7 @@ def _speak_to_folder(args: argparse.Namespace, texts: list[str], options: Synthe
                 out.commit()
                 files, seconds, out = files + 1, seconds + out.duration, None
             progress.done(piece.text_index, piece.index, piece.count)
-            _release_freed_memory()
+            release_freed_memory()
     except BaseException:
         if out is not None:
             out.discard()
@@ -465,9 +520,17 @@ def _speak_to_folder(args: argparse.Namespace, texts: list[str], options: Synthe
 def _synthesizer(args: argparse.Namespace, options: SynthesisOptions) -> Synthesizer:
     from fastpitch_tpu.engine import Synthesizer
 
-    return Synthesizer(args.fastpitch, args.hifigan, frontend=args.frontend,
-                       backend=args.backend, dtype=args.dtype, device=args.device,
-                       cache_dir=args.cache_dir, defaults=options)
+    # One job per process: its memory stays at what one piece of text needs (heap.py says why),
+    # and what loading the checkpoints left in the heap goes back to the system.
+    bound_heap()
+    synth = Synthesizer(args.fastpitch, args.hifigan, frontend=args.frontend,
+                        backend=args.backend, dtype=args.dtype, device=args.device,
+                        cache_dir=args.cache_dir, defaults=options)
+    release_freed_memory()
+    # A compiling backend compiles its shapes in the background while the text is spoken on a
+    # compile-free path: the first audio does not wait for a compile.
+    synth.compile_in_background()
+    return synth
 
 
 # -------------------------------------------------------------------------------------------
@@ -607,6 +670,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _train_parser(sub)
     _corpus_parser(sub)
     _bench_parser(sub)
+    _cache_parser(sub)
     args = parser.parse_args(argv)
     command: str = args.command
     with _console(args.verbose), _errors(command, args.verbose):
@@ -618,6 +682,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _train(args)
         if command == "corpus":
             return _corpus(args)
+        if command == "cache":
+            return _cache(args)
         from fastpitch_tpu import benchmark
 
         return benchmark.run(args)

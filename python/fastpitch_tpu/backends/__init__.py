@@ -3,6 +3,8 @@
 =================  ==========================================================================
 ``torch``          eager PyTorch (CUDA or CPU): the reference path, no compilation
 ``torch_compile``  ``torch.compile`` per bucket (CUDA graphs on a GPU)
+``cuda_graph``     eager PyTorch captured as a CUDA graph per bucket, the vocoder in our own
+                   fused kernels: no compiler step (a CUDA GPU)
 ``jax``            torchax + ``jax.jit`` per bucket (GPU, TPU or CPU)
 ``torch_xla``      PyTorch/XLA per bucket (TPU; CPU with ``PJRT_DEVICE=CPU``)
 =================  ==========================================================================
@@ -21,7 +23,7 @@ from fastpitch_tpu.backends.base import DTYPES, Backend, StageSource
 __all__ = ["BACKENDS", "DTYPES", "Backend", "StageSource", "auto_backend", "auto_dtype",
            "create_backend", "local_devices"]
 
-BACKENDS = ("torch", "torch_compile", "jax", "torch_xla")
+BACKENDS = ("torch", "torch_compile", "cuda_graph", "jax", "torch_xla")
 
 
 def _has(module: str) -> bool:
@@ -54,7 +56,7 @@ def auto_dtype(name: str, device: str | None = None) -> str:
     bf16 matrix units (docs/performance.md has the measurement)."""
     if name == "auto":
         name = auto_backend()
-    if name in ("torch", "torch_compile"):
+    if name in ("torch", "torch_compile", "cuda_graph"):
         if device is not None:
             return "float32" if device.split(":")[0] == "cpu" else "bfloat16"
         import torch
@@ -78,7 +80,7 @@ def local_devices(name: str) -> list[str | None]:
     device per process: its default device only."""
     if name == "auto":
         name = auto_backend()
-    if name in ("torch", "torch_compile"):
+    if name in ("torch", "torch_compile", "cuda_graph"):
         import torch
 
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
@@ -107,6 +109,8 @@ def create_backend(name: str, source: StageSource, *, dtype: str, device: str | 
         from fastpitch_tpu.backends.torch_backend import TorchBackend as kind
     elif name == "torch_compile":
         from fastpitch_tpu.backends.torch_backend import TorchCompileBackend as kind
+    elif name == "cuda_graph":
+        from fastpitch_tpu.backends.torch_cuda_graph import CudaGraphBackend as kind
     elif name == "jax":
         from fastpitch_tpu.backends.jax_backend import JaxBackend as kind
     elif name == "torch_xla":

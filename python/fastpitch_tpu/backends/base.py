@@ -1,9 +1,11 @@
 """The interface every backend implements: run the two stages (:mod:`fastpitch_tpu.models.stages`)
 on numpy inputs of bucketed shapes.
 
-The engine only ever calls :meth:`Backend.encode` and :meth:`Backend.decode` (or
-:meth:`Backend.decode_async`). Encoder states stay on the device between the two calls (an opaque
-handle); only durations and audio cross to the host.
+The engine runs requests with :meth:`Backend.encode` and :meth:`Backend.decode` (or
+:meth:`Backend.decode_async`), and, while it compiles shapes in the background, the shapes not yet
+compiled (:meth:`Backend.is_compiled`) on the compile-free path where there is one
+(:meth:`Backend.encode_uncompiled`, :meth:`Backend.decode_uncompiled`). Encoder states stay on the
+device between the two calls (an opaque handle); only durations and audio cross to the host.
 """
 
 from __future__ import annotations
@@ -44,6 +46,11 @@ class StageSource(Protocol):
     derives from the weights."""
     pad_to: int
     """The token count the encode stage pads its states to (the largest token bucket)."""
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the models are in memory (loading them from their files takes seconds)."""
+        ...
 
     def stages(self) -> tuple[EncodeStage, DecodeStage]:
         """The encode and decode stages (loading the models if they are not yet loaded)."""
@@ -93,6 +100,34 @@ class Backend(abc.ABC):
     bucket shapes. Eager execution may run the exact count, but a run of many different lengths
     then costs memory where the runtime caches kernels per shape (oneDNN's convolution
     primitives on a CPU): the eager backend pads on a CPU and not on a GPU."""
+
+    def is_compiled(self, stage: str, batch: int, size: int) -> bool:
+        """Whether the ``stage`` (``"encode"`` or ``"decode"``) graph of ``batch`` rows and
+        ``size`` tokens or frames is ready, so that running that shape compiles nothing.
+        Always true for eager execution; a compiling backend that keeps no record of its shapes
+        answers False (the engine then counts the shapes it compiled itself)."""
+        return not self.compiles
+
+    runs_uncompiled: bool = False
+    """Whether this backend has a compile-free path, :meth:`encode_uncompiled` and
+    :meth:`decode_uncompiled`: the same stages on the same device, run without compiling
+    anything (eager), their encoder handles interchangeable with the compiled path's. While
+    shapes compile in the background, the engine runs the shapes not yet compiled this way.
+    Where False, the engine may run an eager ``torch`` backend on the same device instead (jax
+    on a GPU or CPU), or a request whose shape is not compiled compiles it first (torch_xla)."""
+
+    def encode_uncompiled(self, ids: NDArray[np.int64], speaker: NDArray[np.int64],
+                          pitch_shift: NDArray[np.float32],
+                          pitch_scale: NDArray[np.float32]) -> tuple[Any, NDArray[np.float32]]:
+        """:meth:`encode` on the compile-free path (where :attr:`runs_uncompiled`); safe to
+        call from one thread while another compiles a shape."""
+        raise NotImplementedError(f"the {self.name} backend has no compile-free path")
+
+    def decode_uncompiled(self, hidden: Any, frames_per_token: NDArray[np.int64],
+                          speaker: NDArray[np.int64], n_frames: int) -> NDArray[np.float32]:
+        """:meth:`decode` on the compile-free path (where :attr:`runs_uncompiled`); the array
+        is the caller's own."""
+        raise NotImplementedError(f"the {self.name} backend has no compile-free path")
 
     def compile_only(self, stage: str, batch: int, size: int, max_tokens: int) -> bool:
         """Compile the ``stage`` (``"encode"`` or ``"decode"``) graph of ``batch`` rows and

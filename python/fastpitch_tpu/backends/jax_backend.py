@@ -55,6 +55,7 @@ class JaxBackend(Backend):
         self.device_name = (f"{self._device.platform}:"
                             f"{jax.devices(self._device.platform).index(self._device)}")
         self._source = source
+        self._pad_to = source.pad_to
         self._fns: dict[tuple[int, ...], Any] = {}
         """One compiled executable per shape: ``(0, batch, tokens)`` encode, ``(1, frames,
         batch, tokens)`` decode."""
@@ -254,6 +255,12 @@ class JaxBackend(Backend):
 
     def compile_count(self) -> int:
         return len(self._fns)
+
+    def is_compiled(self, stage: str, batch: int, size: int) -> bool:
+        # No compile-free path here (runs_uncompiled stays False): XLA compiles whatever it
+        # runs; the engine serves the shapes not yet compiled on an eager torch backend.
+        key = (0, batch, size) if stage == "encode" else (1, size, batch, self._pad_to)
+        return key in self._fns
 
     def compile_threads(self) -> int:
         # On a GPU, XLA times candidate kernels on the device while it compiles (autotuning):

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from fastpitch_tpu.atomic_files import write_atomic
+from fastpitch_tpu.compile_cache.manifest import foreign_entry
 
 __all__ = ["GraphStore"]
 
@@ -53,7 +54,8 @@ class GraphStore:
 
         path = (self.folder / ("-".join(map(str, key)) + ".jaxexport")
                 if self.folder is not None else None)
-        if path is not None and path.is_file():
+        # (cache_dir/graphs/<digest>/<file>: not one an import put there for another machine)
+        if path is not None and path.is_file() and not foreign_entry(path, levels=2):
             try:
                 return export.deserialize(bytearray(path.read_bytes()))
             except Exception as e:  # damaged or foreign: trace again and replace it

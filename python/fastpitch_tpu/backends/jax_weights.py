@@ -22,6 +22,7 @@ import numpy as np
 from fastpitch_tpu.atomic_files import write_atomic
 from fastpitch_tpu.backends.base import StageSource, torch_dtype
 from fastpitch_tpu.backends.jax_imports import import_jax, import_jax_and_torchax
+from fastpitch_tpu.compile_cache.manifest import foreign_entry
 from fastpitch_tpu.source_digest import source_digest
 from fastpitch_tpu.version import __version__
 
@@ -131,7 +132,9 @@ class WeightFiles:
 
     def load(self) -> ConvertedStages | None:
         """The converted weights and graphs' digest kept by an earlier process, or None."""
-        if not (self.weights.is_file() and self.facts.is_file()):
+        # (cache_dir/voices/<key>/<file>: not one an import put there for another machine)
+        if not (self.weights.is_file() and self.facts.is_file()) or foreign_entry(
+                self.weights, levels=2):
             return None
         try:
             from safetensors.numpy import load_file

@@ -25,6 +25,7 @@ class TorchBackend(Backend):
 
     name = "torch"
     compiles = False
+    runs_uncompiled = True
 
     def __init__(self, source: StageSource, *, dtype: str, device: str | None = None,
                  cache_dir: str | None = None) -> None:
@@ -54,8 +55,13 @@ class TorchBackend(Backend):
         channels-last convolutions are the faster ones (docs/performance.md)."""
         return self.torch_device.type == "cpu"
 
-    def _t(self, a: NDArray[Any]) -> Tensor:
+    def _on_device(self, a: NDArray[Any]) -> Tensor:
         return torch.from_numpy(np.ascontiguousarray(a)).to(self.torch_device)
+
+    def _t(self, a: NDArray[Any]) -> Tensor:
+        """An input as the stages' calls take it (on the device; the compiled backend's captured
+        graphs copy it from the host themselves)."""
+        return self._on_device(a)
 
     def _run_encode(self, *args: Any) -> tuple[Tensor, Tensor]:
         out: tuple[Tensor, Tensor] = self._encode(*args)
@@ -86,6 +92,26 @@ class TorchBackend(Backend):
     def decode(self, hidden: Any, frames_per_token: NDArray[np.int64],
                speaker: NDArray[np.int64], n_frames: int) -> NDArray[np.float32]:
         audio = self._run_decode(hidden, self._t(frames_per_token), self._t(speaker), n_frames)
+        result: NDArray[np.float32] = audio.float().cpu().numpy()
+        return result
+
+    @torch.inference_mode()
+    def encode_uncompiled(self, ids: NDArray[np.int64], speaker: NDArray[np.int64],
+                          pitch_shift: NDArray[np.float32],
+                          pitch_scale: NDArray[np.float32]) -> tuple[Any, NDArray[np.float32]]:
+        # The eager modules themselves, never their compiled wrappers: nothing here compiles,
+        # captures or touches the compiled path's buffers. The states are contiguous, as the
+        # compiled path's are, so that either path's states meet the same decode graph.
+        hidden, durations = self._encode(self._on_device(ids), self._on_device(speaker),
+                                         self._on_device(pitch_shift),
+                                         self._on_device(pitch_scale))
+        return hidden.contiguous(), durations.float().cpu().numpy()
+
+    @torch.inference_mode()
+    def decode_uncompiled(self, hidden: Any, frames_per_token: NDArray[np.int64],
+                          speaker: NDArray[np.int64], n_frames: int) -> NDArray[np.float32]:
+        audio = self._decode(hidden, self._on_device(frames_per_token),
+                             self._on_device(speaker), n_frames)
         result: NDArray[np.float32] = audio.float().cpu().numpy()
         return result
 
@@ -219,10 +245,15 @@ class TorchCompileBackend(TorchBackend):
         if self._capture:
             with torch.cuda.device(self.torch_device):
                 self._pool = torch.cuda.graph_pool_handle()
-        self._graphs: dict[tuple[Any, ...], _CapturedGraph] = {}
+        self._graphs: dict[tuple[str, int, int], _CapturedGraph] = {}
+        """Each captured shape's graph, registered once it has run."""
         self._compiled_encode = torch.compile(self._encode, dynamic=False, mode=mode)
         self._compiled_decode = torch.compile(self._decode, dynamic=False, mode=mode)
-        self._shapes: set[tuple[Any, ...]] = set()
+        self._shapes: set[tuple[str, int, int]] = set()
+        """The shapes compiled (and captured) so far: ``(stage, batch, tokens or frames)``."""
+        self._compiling = threading.Lock()
+        """Held while a shape compiles: one at a time, none twice (a thread that finds its shape
+        being compiled waits for it instead)."""
         self._host_buffers = [torch.empty(0, dtype=torch.float32) for _ in range(2)]
         self._turn = 0
 
@@ -235,33 +266,45 @@ class TorchCompileBackend(TorchBackend):
 
         return inductor.patch(freezing=True)
 
-    def _call(self, shape: tuple[Any, ...], fn: Any, args: tuple[Any, ...]) -> Any:
+    def is_compiled(self, stage: str, batch: int, size: int) -> bool:
+        return (stage, batch, size) in self._shapes
+
+    def _call(self, shape: tuple[str, int, int], fn: Any, args: tuple[Any, ...]) -> Any:
         graph = self._graphs.get(shape)
         if graph is not None:
             return graph(*args)
         if shape in self._shapes:  # compiled, not captured
             with _cudnn_benchmark(self.torch_device):
                 return fn(*args)
+        with self._compiling:
+            if shape not in self._shapes:
+                return self._compile(shape, fn, args)
+        return self._call(shape, fn, args)  # compiled by another thread meanwhile
+
+    def _compile(self, shape: tuple[str, int, int], fn: Any, args: tuple[Any, ...]) -> Any:
+        """Compile (and capture) ``shape`` by running it once. Its graph is registered only
+        after that first run, so that no other thread replays it (into the same input
+        buffers) before it is complete."""
         _allow_recompiles(shape[0])
         with self._compile_settings(), _cudnn_benchmark(self.torch_device):
             if self._capture:
-                graph = self._graphs[shape] = _CapturedGraph(fn, args, self._pool,
-                                                             self.torch_device)
+                graph = _CapturedGraph(fn, args, self._pool, self.torch_device)
                 out = graph(*args)
+                self._graphs[shape] = graph
             else:
                 out = fn(*args)
         self._shapes.add(shape)
         return out
 
     def _run_encode(self, *args: Any) -> tuple[Tensor, Tensor]:
-        hidden, durations = self._call(("encode", tuple(args[0].shape)),
-                                       self._compiled_encode, args)
+        batch, tokens = args[0].shape
+        hidden, durations = self._call(("encode", batch, tokens), self._compiled_encode, args)
         # CUDA graphs reuse their output buffers: hidden must outlive the next replay (the
-        # durations go to the host at once).
-        return hidden.clone(), durations
+        # durations go to the host at once). Contiguous, as the compile-free path's states are.
+        return hidden.clone(memory_format=torch.contiguous_format), durations
 
     def _run_decode(self, *args: Any) -> Tensor:
-        out: Tensor = self._call(("decode", tuple(args[0].shape), args[3]),
+        out: Tensor = self._call(("decode", args[0].shape[0], args[3]),
                                  self._compiled_decode, args)
         return out
 
@@ -271,11 +314,9 @@ class TorchCompileBackend(TorchBackend):
             return torch.from_numpy(np.ascontiguousarray(a))
         return super()._t(a)
 
-    def decode(self, hidden: Any, frames_per_token: NDArray[np.int64],
-               speaker: NDArray[np.int64], n_frames: int) -> NDArray[np.float32]:
-        if not self._capture:
-            return super().decode(hidden, frames_per_token, speaker, n_frames)
-        return self.decode_async(hidden, frames_per_token, speaker, n_frames)()
+    # decode() is the eager backend's: its audio comes back in an array of its own, never in the
+    # page-locked buffers decode_async() takes turns with, so that compiling a shape on one
+    # thread leaves the audio of a request in flight on another untouched.
 
     @torch.inference_mode()
     def decode_async(self, hidden: Any, frames_per_token: NDArray[np.int64],

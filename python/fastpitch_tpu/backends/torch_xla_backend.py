@@ -47,6 +47,8 @@ class TorchXlaBackend(Backend):
         self._metrics = metrics
         self._device = torch_xla.device() if device is None else torch.device(device)
         self.device_name = f"{xr.device_type()}:{self._device.index or 0}"
+        self._ran: set[tuple[str, int, int]] = set()
+        """The shapes run so far (compiled: XLA's graph cache has them)."""
         encode, decode = source.stages()
         self._encode = copy.deepcopy(encode).to(self._device, torch_dtype(dtype)).eval()
         self._decode = copy.deepcopy(decode).to(self._device, torch_dtype(dtype)).eval()
@@ -61,7 +63,9 @@ class TorchXlaBackend(Backend):
         hidden, durations = self._encode(self._t(ids), self._t(speaker), self._t(pitch_shift),
                                          self._t(pitch_scale))
         self._xla.sync()
-        return hidden, durations.cpu().numpy().astype(np.float32)
+        result = durations.cpu().numpy().astype(np.float32)
+        self._ran.add(("encode", ids.shape[0], ids.shape[1]))
+        return hidden, result
 
     @torch.no_grad()
     def decode(self, hidden: Any, frames_per_token: NDArray[np.int64],
@@ -69,7 +73,13 @@ class TorchXlaBackend(Backend):
         audio = self._decode(hidden, self._t(frames_per_token), self._t(speaker), n_frames)
         self._xla.sync()
         out: NDArray[np.float32] = audio.cpu().numpy().astype(np.float32)
+        self._ran.add(("decode", len(frames_per_token), n_frames))
         return out
+
+    # No compile-free path (runs_uncompiled stays False): lazy tensors compile whatever runs,
+    # so a request whose shape is not compiled yet compiles it first.
+    def is_compiled(self, stage: str, batch: int, size: int) -> bool:
+        return (stage, batch, size) in self._ran
 
     def compile_count(self) -> int:
         data = self._metrics.metric_data("CompileTime")  # type: ignore[no-untyped-call]

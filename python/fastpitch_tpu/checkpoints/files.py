@@ -28,6 +28,7 @@ import safetensors.torch
 import torch
 import yaml
 from torch import Tensor, nn
+from torch.overrides import TorchFunctionMode
 
 from fastpitch_tpu.errors import CheckpointError
 
@@ -239,6 +240,22 @@ def tensor_state(raw: object, name: str) -> dict[str, Tensor]:
     return state
 
 
+class _ShapesOnly(TorchFunctionMode):
+    """Skips the in-place operations (weight initialization) on meta tensors: only the shapes
+    of a skeleton are needed, and running those operations on the meta device would load
+    PyTorch's Python meta kernels (sympy and more: about 110 MB of memory for the process)."""
+
+    def __torch_function__(self, func: Any, types: Any, args: Any = (),
+                           kwargs: Any = None) -> Any:
+        kwargs = kwargs or {}
+        name = getattr(func, "__name__", "")
+        target = args[0] if args else kwargs.get("tensor")  # torch.nn.init passes tensor=
+        inplace = name.endswith("_") and not name.endswith("__")
+        if inplace and isinstance(target, Tensor) and target.is_meta:
+            return target
+        return func(*args, **kwargs)
+
+
 def build_model(factory: Callable[[], M], state: Mapping[str, Tensor], name: str,
                 what: str) -> M:
     """``factory()`` with ``state`` copied in (see :func:`load_state_strict`).
@@ -247,7 +264,7 @@ def build_model(factory: Callable[[], M], state: Mapping[str, Tensor], name: str
     whose every tensor fits the checkpoint's is built for real (so a damaged config asking for a
     model far larger than the file fails before allocating anything).
     """
-    with torch.device("meta"):
+    with torch.device("meta"), _ShapesOnly():
         skeleton = factory()
     _check_state(skeleton.state_dict(), state, name, what)
     model = factory()

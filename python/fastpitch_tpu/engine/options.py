@@ -27,6 +27,10 @@ class SynthesisOptions:
     """Strength of the vocoder-bias removal (DeepLearningExamples' denoiser; 0 = off)."""
     sentence_pause: float = 0.2
     """Silence (s) between the sentence chunks of one text."""
+    trim_silence: bool | None = None
+    """Cut the near-silence (40 dB under the peak) at both ends of every piece of audio, keeping
+    20 ms: no dead air before the first word, after the last, or between sentences beyond
+    ``sentence_pause``. None: the voice's choice (on for the built-in voice)."""
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.pace) and 0.1 <= self.pace <= 10.0):
@@ -52,6 +56,7 @@ class SynthesisOverrides(TypedDict, total=False):
     speaker: int
     denoise: float
     sentence_pause: float
+    trim_silence: bool | None
 
 
 OPTION_NAMES: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(SynthesisOptions))
@@ -66,4 +71,6 @@ def apply_overrides(defaults: SynthesisOptions,
     if unknown:
         raise TypeError(f"unknown synthesis option(s) {', '.join(map(repr, unknown))}; valid "
                         f"options: {', '.join(OPTION_NAMES)}")
+    if options.get("trim_silence", False) is None:  # the voice's choice: the default's value
+        options = {k: v for k, v in options.items() if k != "trim_silence"}  # type: ignore[assignment]
     return dataclasses.replace(defaults, **options)

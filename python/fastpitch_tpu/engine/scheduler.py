@@ -19,6 +19,7 @@ from fastpitch_tpu.engine.buckets import Buckets
 from fastpitch_tpu.engine.chunking import Chunk, device_error
 from fastpitch_tpu.engine.durations import frames_per_token
 from fastpitch_tpu.engine.replicas import on_replicas
+from fastpitch_tpu.engine.silence import trim_silence
 
 __all__ = ["BatchScheduler", "Results"]
 
@@ -46,16 +47,18 @@ def _ignore(batch: list[Chunk]) -> None:
 
 class BatchScheduler:
     """Runs chunks on ``replicas`` (the first one also runs single batches) padded to
-    ``buckets``; each chunk's audio is cut to exactly ``frames × hop_length`` samples and
-    denoised (``denoise(samples, strength)``) where its options ask for it."""
+    ``buckets``; each chunk's audio is cut to exactly ``frames × hop_length`` samples, then
+    denoised (``denoise(samples, strength)``) and its silent ends trimmed where its options ask
+    for it."""
 
     def __init__(self, replicas: Sequence[Backend], buckets: Buckets, padding_idx: int,
-                 hop_length: int, denoise: Denoise) -> None:
+                 hop_length: int, denoise: Denoise, sample_rate: int = 22050) -> None:
         self.replicas = replicas
         self.buckets = buckets
         self.padding_idx = padding_idx
         self.hop_length = hop_length
         self.denoise = denoise
+        self.sample_rate = sample_rate
 
     def batches(self, chunks: list[Chunk], rows: int) -> list[list[Chunk]]:
         """``chunks`` sorted by length into batches of one token bucket each, of at most
@@ -189,4 +192,6 @@ class BatchScheduler:
                                np.float32)
             if c.options.denoise > 0:
                 samples = self.denoise(samples, c.options.denoise)
+            if c.options.trim_silence:
+                samples = trim_silence(samples, self.sample_rate)
             c.audio = samples

@@ -4,6 +4,7 @@ warm-up of this package."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
@@ -16,6 +17,7 @@ import platformdirs
 
 from fastpitch_tpu.audio import Audio
 from fastpitch_tpu.backends import Backend
+from fastpitch_tpu.engine.background import BackgroundCompiler, CompileStatus
 from fastpitch_tpu.engine.batched_requests import speak_requests
 from fastpitch_tpu.engine.buckets import Buckets
 from fastpitch_tpu.engine.chunking import TextChunker, resolve_frontend
@@ -27,6 +29,7 @@ from fastpitch_tpu.engine.scheduler import BatchScheduler
 from fastpitch_tpu.engine.warmup import compile_buckets
 from fastpitch_tpu.frontend import TextFrontend
 from fastpitch_tpu.model_source import ModelSource, VoiceInfo
+from fastpitch_tpu.voices import BUILTIN_VOICES, builtin_voice
 
 if TYPE_CHECKING:
     if sys.version_info >= (3, 11):
@@ -108,7 +111,8 @@ class Synthesizer:
                 raise
             self.frontend: TextFrontend = made.result()
         self.backend: Backend = self.replicas[0]
-        self.defaults = defaults or SynthesisOptions()
+        self.defaults = _voice_defaults(defaults or SynthesisOptions(), fastpitch)
+        """The options every call starts from (``trim_silence`` resolved for this voice)."""
         self.sample_rate = self.info.sample_rate
         self.hop_length = self.info.hop_length
         self.dtype = self.backend.dtype
@@ -116,7 +120,10 @@ class Synthesizer:
         self._chunker = TextChunker(self.frontend, self.buckets.max_tokens,
                                     self.info.n_speakers)
         self._scheduler = BatchScheduler(self.replicas, self.buckets, self.info.padding_idx,
-                                         self.hop_length, LazyDenoiser(lambda: self.hifigan))
+                                         self.hop_length, LazyDenoiser(lambda: self.hifigan),
+                                         self.sample_rate)
+        self._compiler = BackgroundCompiler(self.replicas, self._source, self.buckets,
+                                            self.info.padding_idx, self.info.n_symbols)
 
     @property
     def fastpitch(self) -> FastPitch:
@@ -224,10 +231,14 @@ class Synthesizer:
         Backends whose compiler runs outside the GIL (jax) compile ``workers`` shapes at once
         per device (default: the backend's choice, ``Backend.compile_threads()``: the CPU count,
         at most 8, or 2 on a GPU, whose autotuning compiles share), from abstract shapes without
-        running them; the others one after another, running each graph once on dummy inputs."""
+        running them; the others one after another, running each graph once on dummy inputs.
+        Shapes compiled already are skipped; a background compilation
+        (:meth:`compile_in_background`) is waited for first, and a shape it failed to compile
+        is tried again here (its error raised)."""
         if not self.backend.compiles:
             return 0
         before = self.compile_count()
+        self._compiler.wait()  # a background compilation first, then what it left
         compile_buckets(self.replicas, self.buckets, self.info.padding_idx,
                         self.info.n_symbols, progress, workers)
         return self.compile_count() - before
@@ -235,6 +246,45 @@ class Synthesizer:
     def compile_count(self) -> int:
         """Graphs compiled so far, over every device."""
         return sum(r.compile_count() for r in self.replicas)
+
+    def compile_in_background(self) -> CompileStatus:
+        """Compile every bucket shape in the background (one daemon thread per device), and
+        from now on never make a request wait for a compile: a stage whose shape is compiled
+        runs on its graph, any other at once on a compile-free path (the backend's eager path
+        with ``torch_compile``; with jax an eager ``torch`` backend on the same device, loaded
+        here), and each graph is used from the moment it is ready. The shapes requests have
+        needed compile first, then the rest, small before large. A shape that fails to compile
+        keeps running uncompiled (:meth:`compile_status` tells). Where the backend has no
+        compile-free path (torch_xla; jax on a TPU) a request whose shape is not compiled yet
+        compiles it first, as without this. Calling it again does nothing;
+        :meth:`warmup` waits for it. Returns :meth:`compile_status`."""
+        routed = self._compiler.start()
+        if routed is not None:
+            self._scheduler.replicas = routed
+        return self.compile_status()
+
+    def compile_status(self) -> CompileStatus:
+        """How many bucket shapes are compiled (over every device), whether a background
+        compilation is at work or failed, and how long requests ran uncompiled."""
+        return self._compiler.status()
+
+    def stop_compiling(self, timeout: float | None = 0.0) -> bool:
+        """Start no new shape in the background; wait up to ``timeout`` seconds (None: as long
+        as it takes) for the shapes being compiled. Whether the compile threads have ended."""
+        self._compiler.stop()
+        return self._compiler.wait(timeout)
+
+
+def _voice_defaults(defaults: SynthesisOptions,
+                    fastpitch: object) -> SynthesisOptions:
+    """``defaults`` with ``trim_silence`` decided where it is left to the voice: on for a
+    built-in voice whose manifest asks for it, off for any other checkpoint."""
+    if defaults.trim_silence is not None:
+        return defaults
+    trims = False
+    if isinstance(fastpitch, str) and fastpitch in BUILTIN_VOICES:
+        trims = bool(builtin_voice(fastpitch).manifest.get("trim_silence", False))
+    return dataclasses.replace(defaults, trim_silence=trims)
 
 
 def synthesize(

@@ -6,6 +6,10 @@ jobs are there (only while requests come together: after a batch of one, a lone 
 kept waiting for company), and runs them together with :meth:`Synthesizer.synthesize_requests` (the engine
 packs them into its compiled batch buckets). Jobs whose future was cancelled (client gone,
 deadline passed) are dropped before they take a slot in a batch. A job that fails fails alone.
+
+Admission: a job given a deadline is refused at once (:class:`DeadlineUnmet`) when the work
+ahead of it would not be done in time, as the batcher's
+:class:`~fastpitch_tpu.server.admission.Admission` judges from the batches it has timed.
 """
 
 from __future__ import annotations
@@ -19,15 +23,29 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fastpitch_tpu.audio import Audio
-from fastpitch_tpu.engine import SynthesisOptions, Synthesizer
+from fastpitch_tpu.engine import CompileStatus, SynthesisOptions, Synthesizer
+from fastpitch_tpu.server.admission import Admission, Backlog
 
-__all__ = ["Batcher", "Job", "QueueFull"]
+__all__ = ["Batcher", "DeadlineUnmet", "Job", "QueueFull", "Rejected"]
 
 log = logging.getLogger("fastpitch_tpu.server")
 
 
-class QueueFull(Exception):
-    """The queue holds ``max_queue`` jobs already."""
+class Rejected(Exception):
+    """A job refused before it was queued; ``retry_after``: seconds after which a retry may
+    be admitted."""
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class QueueFull(Rejected):
+    """The queue holds ``max_queue`` jobs already (or the batcher is stopping)."""
+
+
+class DeadlineUnmet(Rejected):
+    """The work queued ahead would not be done before the job's deadline."""
 
 
 @dataclass
@@ -54,10 +72,17 @@ class Batcher:
         self._cond = threading.Condition()
         self._stopping = False
         self._busy = 0
+        self._busy_chars = 0
+        self._busy_since = 0.0
+        self.admission = Admission(max_batch)
+        """Times the batches and judges whether a job with a deadline can be admitted."""
+        self.clock: Callable[[], float] = time.monotonic
+        """The time of deadlines and of the batches' timing (a test may give its own)."""
         self._last_batch = max_batch
         self._warmup = warmup
         self.ready = threading.Event()
-        """Set once the worker has compiled every bucket (at once without ``warmup``)."""
+        """Set once requests can be served: at once without ``warmup`` or once the bucket
+        shapes compile in the background, after compiling them where requests would wait."""
         self._thread = threading.Thread(target=self._loop, name="fastpitch-tpu-device",
                                         daemon=True)
 
@@ -75,17 +100,39 @@ class Batcher:
         with self._cond:
             return len(self._queue) + self._busy
 
-    def submit(self, text: str, options: SynthesisOptions) -> Job:
-        job = Job(text, options)
+    def submit(self, text: str, options: SynthesisOptions, deadline: float | None = None) -> Job:
+        """The queued job; :class:`QueueFull` or :class:`DeadlineUnmet` (a time of
+        :attr:`clock`, none: no deadline check) at once when it cannot be taken."""
+        return self.submit_many([text], options, deadline)[0]
+
+    def submit_many(self, texts: list[str], options: SynthesisOptions,
+                    deadline: float | None = None) -> list[Job]:
+        """Queues every text or none (refused as :meth:`submit` refuses one)."""
+        jobs = [Job(text, options) for text in texts]
         with self._cond:
             if self._stopping:
                 raise QueueFull("the server is shutting down")
             self._drop_cancelled()
-            if len(self._queue) >= self.max_queue:
-                raise QueueFull(f"{len(self._queue)} requests are waiting")
-            self._queue.append(job)
+            if len(self._queue) + len(jobs) > self.max_queue:
+                raise QueueFull(f"{len(self._queue)} requests are waiting",
+                                self.admission.drain_retry_after(self.backlog()))
+            if deadline is not None:
+                budget = deadline - self.clock()
+                verdict = self.admission.decide(self.backlog(), len(jobs),
+                                                sum(len(t) for t in texts), budget)
+                if not verdict.admit:
+                    raise DeadlineUnmet(f"the work queued ahead takes about "
+                                        f"{verdict.expected_s:.1f} s; {budget:.1f} s are left",
+                                        verdict.retry_after_s)
+            self._queue.extend(jobs)
             self._cond.notify()
-        return job
+        return jobs
+
+    def backlog(self) -> Backlog:
+        """The work a job queued now would wait for."""
+        with self._cond:
+            return Backlog(len(self._queue), sum(len(j.text) for j in self._queue), self._busy,
+                           self._busy_chars, self.clock() - self._busy_since)
 
     def stop(self, timeout: float | None = None) -> None:
         """Finish every queued job, then end the worker."""
@@ -120,18 +167,14 @@ class Batcher:
                 if job.future.set_running_or_notify_cancel():
                     batch.append(job)
             self._busy = len(batch)
+            self._busy_chars = sum(len(j.text) for j in batch)
+            self._busy_since = self.clock()
             self._last_batch = len(batch)
             return batch
 
     def _loop(self) -> None:
         if self._warmup:
-            # On the worker's own thread: the backend is only ever used from this thread.
-            t0 = time.monotonic()
-            try:
-                n = self.synth.warmup(progress=False)
-                log.info("%d graphs compiled in %.1f s", n, time.monotonic() - t0)
-            except Exception:
-                log.exception("warm-up failed; graphs will compile on first use")
+            self._compile()
         self.ready.set()
         while True:
             batch = self._take()
@@ -140,17 +183,46 @@ class Batcher:
                     if self._stopping and not self._queue:
                         return
                 continue
-            if self.on_batch is not None:
-                self.on_batch(len(batch))
-            try:
-                results = self.synth.synthesize_requests([(j.text, j.options) for j in batch])
-            except Exception as e:  # the engine isolates failures; this is a last resort
-                log.exception("batch of %d failed", len(batch))
-                results = [e] * len(batch)
-            for job, result in zip(batch, results):
-                if isinstance(result, Exception):
-                    job.future.set_exception(result)
-                else:
-                    job.future.set_result(result)
-            with self._cond:
-                self._busy = 0
+            self._run(batch)
+
+    def _compile(self) -> None:
+        """Compile the voice's bucket shapes: in the background where requests meanwhile run
+        on a compile-free path (ready as soon as that has started), else, where the backend
+        has none or the synthesizer no background compilation, before the worker takes its
+        first job."""
+        start = getattr(self.synth, "compile_in_background", None)
+        t0 = time.monotonic()
+        try:
+            if start is not None and start().uncompiled_path is not None:
+                return
+            n = self.synth.warmup(progress=False)
+            log.info("%d graphs compiled in %.1f s", n, time.monotonic() - t0)
+        except Exception:
+            log.exception("warm-up failed; graphs will compile on first use")
+
+    def compile_status(self) -> CompileStatus | None:
+        """Where the compilation of the voice's bucket shapes stands (None where the
+        synthesizer reports none)."""
+        status = getattr(self.synth, "compile_status", None)
+        return None if status is None else status()
+
+    def _run(self, batch: list[Job]) -> None:
+        """Speaks a batch, answers its jobs and times it for admission (the characters of the
+        jobs that succeeded only: a refused text costs the device nothing)."""
+        if self.on_batch is not None:
+            self.on_batch(len(batch))
+        try:
+            results = self.synth.synthesize_requests([(j.text, j.options) for j in batch])
+        except Exception as e:  # the engine isolates failures; this is a last resort
+            log.exception("batch of %d failed", len(batch))
+            results = [e] * len(batch)
+        done = [job for job, result in zip(batch, results) if not isinstance(result, Exception)]
+        self.admission.estimate.observe(len(done), sum(len(j.text) for j in done),
+                                        self.clock() - self._busy_since)
+        for job, result in zip(batch, results):
+            if isinstance(result, Exception):
+                job.future.set_exception(result)
+            else:
+                job.future.set_result(result)
+        with self._cond:
+            self._busy = 0

@@ -21,7 +21,13 @@ class ServerConfig:
     max_body_bytes: int = 256 * 1024
     """Largest request body (413 beyond)."""
     deadline_s: float = 60.0
-    """A request not answered by then gets 504."""
+    """A request not answered by then gets 504; the longest a request's ``X-Request-Timeout``
+    may ask for."""
     warmup: bool = True
-    """Compile every bucket before /readyz says ready."""
+    """Compile every bucket shape: in the background while requests run uncompiled (ready at
+    once), or, where the backend has no compile-free path, before /readyz says ready."""
     retry_after_s: int = 1
+    """The least ``Retry-After`` of a 503 (and its value before anything is measured)."""
+    admission_headroom: float = 0.85
+    """A request is admitted when the device's measured pace says it would be done within
+    this share of its time left (503 at once otherwise)."""

@@ -1,7 +1,8 @@
 """Handing a request's text to a batcher and waiting for its audio, with the HTTP answers of
-each way it can go wrong: 503 when the queue is full or the server shuts down, 504 past the
-deadline, 499 when the client went away (the job is cancelled then and frees its slot), 422
-when the engine refuses the text or its options."""
+each way it can go wrong: 503 at once when the queue is full, when the work ahead would not be
+done before the request's deadline (deadline-aware admission) or when the server shuts down;
+504 past the deadline, 499 when the client went away (the job is cancelled then and frees its
+slot), 422 when the engine refuses the text or its options."""
 
 from __future__ import annotations
 
@@ -14,21 +15,34 @@ from fastapi import HTTPException, Request
 from fastpitch_tpu.audio import Audio
 from fastpitch_tpu.engine import SynthesisOptions
 from fastpitch_tpu.errors import InvalidTextError
-from fastpitch_tpu.server.batcher import Batcher, Job, QueueFull
+from fastpitch_tpu.server.batcher import Batcher, DeadlineUnmet, Job, Rejected
 from fastpitch_tpu.server.state import ServerState
 
-__all__ = ["submit", "wait"]
+__all__ = ["submit", "submit_many", "wait"]
 
 
-def submit(state: ServerState, b: Batcher, text: str, opts: SynthesisOptions) -> Job:
-    """The queued job; 503 with ``Retry-After`` while draining or with the queue full."""
-    retry = {"Retry-After": str(state.config.retry_after_s)}
+def submit(state: ServerState, b: Batcher, text: str, opts: SynthesisOptions,
+           deadline: float) -> Job:
+    """The queued job; 503 with ``Retry-After`` while draining, with the queue full or when it
+    could not be done by ``deadline`` (``time.monotonic()``)."""
+    return submit_many(state, b, [text], opts, deadline)[0]
+
+
+def submit_many(state: ServerState, b: Batcher, texts: list[str], opts: SynthesisOptions,
+                deadline: float) -> list[Job]:
+    """The texts' jobs, all queued or none (503 as for :func:`submit`)."""
+    voice = next((name for name, x in state.batchers.items() if x is b), "")
     if state.draining:
-        raise HTTPException(503, detail="shutting down", headers=retry)
+        state.metrics.rejected.labels(voice, "draining").inc()
+        raise HTTPException(503, detail="shutting down",
+                            headers={"Retry-After": str(state.config.retry_after_s)})
     try:
-        return b.submit(text, opts)
-    except QueueFull as e:
-        raise HTTPException(503, detail=f"server busy: {e}", headers=retry) from None
+        return b.submit_many(texts, opts, deadline)
+    except Rejected as e:
+        reason = "deadline" if isinstance(e, DeadlineUnmet) else "queue_full"
+        state.metrics.rejected.labels(voice, reason).inc()
+        raise HTTPException(503, detail=f"server busy: {e}",
+                            headers={"Retry-After": str(e.retry_after)}) from None
 
 
 async def wait(state: ServerState, job: Job, request: Request, deadline: float) -> Audio:
@@ -46,6 +60,7 @@ async def wait(state: ServerState, job: Job, request: Request, deadline: float) 
         job.future.cancel()
         if gone in done:
             raise HTTPException(499, detail="client closed the request")
+        state.metrics.deadline_exceeded.labels(request.url.path).inc()
         raise HTTPException(504, detail="deadline exceeded")
     try:
         audio: Audio = result.result()

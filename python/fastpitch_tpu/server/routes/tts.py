@@ -8,7 +8,7 @@ import base64
 import logging
 import time
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -18,8 +18,14 @@ from fastpitch_tpu.audio import Audio, wav_header
 from fastpitch_tpu.engine import SynthesisOptions
 from fastpitch_tpu.errors import InvalidTextError
 from fastpitch_tpu.server.batcher import Batcher, Job, QueueFull
-from fastpitch_tpu.server.dependencies import Speech, get_default_batcher, get_speech, get_state
-from fastpitch_tpu.server.jobs import submit, wait
+from fastpitch_tpu.server.dependencies import (
+    Speech,
+    get_deadline,
+    get_default_batcher,
+    get_speech,
+    get_state,
+)
+from fastpitch_tpu.server.jobs import submit, submit_many, wait
 from fastpitch_tpu.server.schemas import Base64Audio, BatchRequest, BatchResponse
 from fastpitch_tpu.server.state import ServerState
 
@@ -31,21 +37,33 @@ router = APIRouter()
 
 State = Annotated[ServerState, Depends(get_state)]
 Spoken = Annotated[Speech, Depends(get_speech)]
+Deadline = Annotated[float, Depends(get_deadline)]
+
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds after which a retry may be admitted.",
+                                "schema": {"type": "integer"}}}
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    413: {"description": "Text or body too long."},
+    422: {"description": "Invalid field, text with nothing to speak, or an invalid "
+                         "X-Request-Timeout header."},
+    503: {"description": "Refused at once, before any work: the queue is full, the work queued "
+                         "ahead would not be done within the request's deadline, or the server "
+                         "is shutting down. Retry after the Retry-After header's seconds (on "
+                         "this replica or another).", "headers": _RETRY_AFTER},
+    504: {"description": "Admitted but not done within the deadline (X-Request-Timeout, at "
+                         "most the server's own)."},
+}
 
 
 @router.post("/v1/tts", response_model=None, responses={
     200: {"content": {"audio/wav": {}, "audio/L16": {},
                       "application/json": {"schema": Base64Audio.model_json_schema()}},
           "description": "The audio in the requested format."},
-    413: {"description": "Text or body too long."},
-    503: {"description": "Queue full; retry after the Retry-After header's seconds."},
-    504: {"description": "Not done within the server's deadline."},
+    **REFUSALS,
 })
-async def tts(speech: Spoken, request: Request, state: State) -> Response:
+async def tts(speech: Spoken, request: Request, state: State, deadline: Deadline) -> Response:
     """Speak one text."""
-    deadline = time.monotonic() + state.config.deadline_s
     req = speech.request
-    job = submit(state, speech.batcher, req.text, speech.options)
+    job = submit(state, speech.batcher, req.text, speech.options, deadline)
     audio = await wait(state, job, request, deadline)
     if req.format == "wav":
         return Response(audio.to_wav_bytes(), media_type="audio/wav")
@@ -60,11 +78,12 @@ async def tts(speech: Spoken, request: Request, state: State) -> Response:
 @router.post("/v1/tts/stream", response_model=None, responses={
     200: {"content": {"audio/wav": {}, "audio/L16": {}},
           "description": "Audio sentence by sentence as it is made (chunked)."},
+    **{k: v for k, v in REFUSALS.items() if k != 504},
 })
-async def tts_stream(speech: Spoken, state: State) -> Response:
+async def tts_stream(speech: Spoken, state: State, deadline: Deadline) -> Response:
     """Speak a text sentence by sentence: the first sentence's audio is sent as soon as it
-    is made (``format`` wav or pcm16)."""
-    deadline = time.monotonic() + state.config.deadline_s
+    is made (``format`` wav or pcm16). Admission judges the first sentence against the
+    deadline; past the deadline the stream ends early."""
     req, b, opts = speech.request, speech.batcher, speech.options
     if req.format == "base64":
         raise HTTPException(422, detail="streaming sends wav or pcm16")
@@ -74,8 +93,8 @@ async def tts_stream(speech: Spoken, state: State) -> Response:
         raise HTTPException(422, detail=str(e)) from None
     if not pieces:
         raise HTTPException(422, detail="the text has nothing to speak")
-    # The first sentence is queued here, so that a full queue is still answered with 503.
-    first = submit(state, b, pieces[0], opts)
+    # The first sentence is queued here, so that a refusal is still answered with 503.
+    first = submit(state, b, pieces[0], opts, deadline)
     rate = b.synth.sample_rate
     media = "audio/wav" if req.format == "wav" else f"audio/L16;rate={rate}"
     return StreamingResponse(_sentences(state, b, pieces, opts, first, req.format == "wav",
@@ -102,7 +121,11 @@ async def _sentences(state: ServerState, b: Batcher, pieces: list[str], opts: Sy
                     jobs.append(Job(pieces[i + 1], opts))
                     jobs[-1].future.set_exception(QueueFull("queue full"))
             left = max(0.0, deadline - time.monotonic())
-            audio = await asyncio.wait_for(asyncio.wrap_future(jobs[i].future), left)
+            try:
+                audio = await asyncio.wait_for(asyncio.wrap_future(jobs[i].future), left)
+            except asyncio.TimeoutError:
+                state.metrics.deadline_exceeded.labels("/v1/tts/stream").inc()
+                raise
             state.metrics.audio_seconds.inc(audio.duration)
             if i:
                 yield Audio(pause, rate).to_pcm16_bytes()
@@ -115,19 +138,17 @@ async def _sentences(state: ServerState, b: Batcher, pieces: list[str], opts: Sy
             job.future.cancel()
 
 
-@router.post("/tts", response_model=BatchResponse)
-async def tts_batch(req: BatchRequest, request: Request, state: State,
+@router.post("/tts", response_model=BatchResponse, responses=REFUSALS)
+async def tts_batch(req: BatchRequest, request: Request, state: State, deadline: Deadline,
                     b: Annotated[Batcher, Depends(get_default_batcher)]) -> BatchResponse:
-    """Speak several texts with the default voice; base64 WAVs in the same order."""
-    deadline = time.monotonic() + state.config.deadline_s
+    """Speak several texts with the default voice; base64 WAVs in the same order (admitted
+    together: all of them fit the deadline, or the request is refused)."""
     limit = state.config.max_chars
     for i, text in enumerate(req.texts):
         if len(text) > limit:
             raise HTTPException(413, detail=f"texts[{i}] is over {limit} characters")
-    jobs: list[Job] = []
+    jobs = submit_many(state, b, list(req.texts), SynthesisOptions(), deadline)
     try:
-        for text in req.texts:
-            jobs.append(submit(state, b, text, SynthesisOptions()))
         audios = [await wait(state, job, request, deadline) for job in jobs]
     finally:
         for job in jobs:

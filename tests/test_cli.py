@@ -461,9 +461,8 @@ def test_freed_memory_is_given_back_after_each_piece(tmp_path: Path,
         assert heap._libc() is not None
     calls: list[str] = []
     monkeypatch.setattr(cli, "release_freed_memory", lambda: calls.append("trim"))
-    monkeypatch.setattr(cli, "bound_heap", lambda: calls.append("bound") or True)
     text = "One sentence here. " * 40  # longer than one bucket: several pieces
     assert cli.main([text, "-o", str(tmp_path / "long.wav"), "--fastpitch", str(FASTPITCH),
                      "--hifigan", str(HIFIGAN), "--backend", "torch", "--no-progress"]) == 0
-    # the threshold fixed before loading, then the heap trimmed after loading and each piece
-    assert calls[0] == "bound" and calls.count("trim") > 2
+    # the heap trimmed after loading and after each piece
+    assert len(calls) > 2

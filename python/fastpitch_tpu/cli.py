@@ -30,7 +30,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
-from fastpitch_tpu.heap import bound_heap, release_freed_memory
+from fastpitch_tpu.heap import release_freed_memory
 
 if TYPE_CHECKING:
     from fastpitch_tpu.engine import CompileStatus, SynthesisOptions, Synthesizer
@@ -520,13 +520,10 @@ def _speak_to_folder(args: argparse.Namespace, texts: list[str], options: Synthe
 def _synthesizer(args: argparse.Namespace, options: SynthesisOptions) -> Synthesizer:
     from fastpitch_tpu.engine import Synthesizer
 
-    # One job per process: its memory stays at what one piece of text needs (heap.py says why),
-    # and what loading the checkpoints left in the heap goes back to the system.
-    bound_heap()
     synth = Synthesizer(args.fastpitch, args.hifigan, frontend=args.frontend,
                         backend=args.backend, dtype=args.dtype, device=args.device,
                         cache_dir=args.cache_dir, defaults=options)
-    release_freed_memory()
+    release_freed_memory()  # what loading the checkpoints left in the heap (heap.py)
     # A compiling backend compiles its shapes in the background while the text is spoken on a
     # compile-free path: the first audio does not wait for a compile.
     synth.compile_in_background()

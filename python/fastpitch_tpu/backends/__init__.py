@@ -30,11 +30,19 @@ def _has(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
+def _jax_sees_beyond_the_cpu() -> bool:
+    """Whether a jax accelerator plugin (CUDA, ROCm: the ``jax_plugins`` namespace or the older
+    ``jax_cuda*_plugin`` packages) or ``libtpu`` is installed: without one jax sees only the
+    CPU, and importing it to ask would cost a CPU-only process about 200 MB and a second."""
+    return any(_has(m) for m in ("jax_plugins", "jax_cuda12_plugin", "jax_cuda13_plugin",
+                                 "libtpu"))
+
+
 def auto_backend() -> str:
     """The best backend available here (see the module documentation)."""
     if _has("torch_xla") and os.environ.get("PJRT_DEVICE", "").upper() == "TPU":
         return "torch_xla"
-    if _has("jax") and _has("torchax"):
+    if _has("jax") and _has("torchax") and _jax_sees_beyond_the_cpu():
         from fastpitch_tpu.backends.jax_backend import jax_devices
 
         try:

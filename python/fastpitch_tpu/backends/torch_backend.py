@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import math
 import os
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -41,14 +42,16 @@ class TorchBackend(Backend):
         # frame buckets keep that set (and the memory it holds) bounded. On a GPU the exact
         # shapes stay the reference path.
         self.pads_frames = self.compiles or self.torch_device.type == "cpu"
-        # Copies: the caller's modules keep their dtype and device.
         encode, decode = source.stages()
-        self._encode = copy.deepcopy(encode).to(self.torch_device, torch_dtype(dtype)).eval()
-        self._decode = copy.deepcopy(decode).to(self.torch_device, torch_dtype(dtype)).eval()
+        self._encode = _own(encode, self.torch_device, torch_dtype(dtype))
+        self._decode = _own(decode, self.torch_device, torch_dtype(dtype))
+        # The stage calls its vocoder as it calls the model: (mel, lengths) -> audio.
         if self._vocoder_channels_last():
-            # The stage calls it as it calls the model (mel, lengths) -> audio.
             self._decode.hifigan = _ChannelsLastVocoder(  # type: ignore[assignment]
                 self._decode.hifigan)
+        if self.torch_device.type == "cpu" and not self.compiles:
+            self._decode.hifigan = _TiledVocoder(  # type: ignore[assignment]
+                self._decode.hifigan, decode.hifigan.config)
 
     def _vocoder_channels_last(self) -> bool:
         """Whether the vocoder runs in its 2-D channels-last form: on a CPU, where oneDNN's
@@ -114,6 +117,57 @@ class TorchBackend(Backend):
                              self._on_device(speaker), n_frames)
         result: NDArray[np.float32] = audio.float().cpu().numpy()
         return result
+
+
+_Stage = TypeVar("_Stage", bound=torch.nn.Module)
+
+
+def _own(stage: _Stage, device: torch.device, dtype: torch.dtype) -> _Stage:
+    """``stage`` in inference mode on ``device`` in ``dtype`` without touching the caller's
+    module: a copy where a conversion is needed; else a shallow copy that shares the weights (a
+    second copy of them would only cost memory) and whose submodules can be replaced."""
+    tensors = [*stage.parameters(), *stage.buffers()]
+    if all(t.device == device and (not t.is_floating_point() or t.dtype == dtype)
+           for t in tensors):
+        shallow = copy.copy(stage)
+        shallow._modules = dict(stage._modules)
+        return shallow.eval()
+    return copy.deepcopy(stage).to(device, dtype).eval()
+
+
+class _TiledVocoder(torch.nn.Module):
+    """The vocoder run over a long mel in tiles of ``TILE`` frames, each with ``halo`` frames
+    of context on both sides (at least the generator's receptive field, so every kept sample is
+    computed from the same inputs as in one pass; float rounding aside). Memory then stays at
+    one tile's activations, whatever the length: on a CPU a 9 s piece otherwise holds about
+    1 GB of them, much of it the convolutions' unfolded inputs. Tiles wholly past every row's
+    length are not run (the model's output there is 0)."""
+
+    TILE = 192
+
+    def __init__(self, vocoder: torch.nn.Module, config: Any) -> None:
+        super().__init__()
+        self.vocoder = vocoder
+        self.hop = int(config.hop_length)
+        self.halo = int(math.ceil(config.receptive_frames)) + 1
+
+    def forward(self, mel: Tensor, lengths: Tensor | None = None) -> Tensor:
+        frames = mel.shape[-1]
+        if frames <= self.TILE + 2 * self.halo:
+            out: Tensor = self.vocoder(mel, lengths)
+            return out
+        last = frames if lengths is None else int(lengths.max())
+        pieces = []
+        for start in range(0, frames, self.TILE):
+            size = min(self.TILE, frames - start)
+            if start >= last:
+                pieces.append(mel.new_zeros(mel.shape[0], size * self.hop))
+                continue
+            lo, hi = max(0, start - self.halo), min(frames, start + size + self.halo)
+            local = None if lengths is None else (lengths - lo).clamp(0, hi - lo)
+            audio = self.vocoder(mel[..., lo:hi], local)
+            pieces.append(audio[:, (start - lo) * self.hop:(start - lo + size) * self.hop])
+        return torch.cat(pieces, dim=-1)
 
 
 _benchmark_lock = threading.Lock()

@@ -121,6 +121,26 @@ class HiFiGANConfig:
         """Audio samples per mel frame: the product of the upsampling rates."""
         return math.prod(self.upsample_rates)
 
+    @property
+    def receptive_frames(self) -> float:
+        """How many mel frames on each side of a frame can reach its audio (an upper bound):
+        ``conv_pre``'s half width, each upsampling's kernel, the widest residual block of each
+        stage (its convolutions' half widths summed) and ``conv_post``'s, each in frames."""
+        frames = 3.0  # conv_pre: kernel 7
+        scale = 1
+        for rate, kernel in zip(self.upsample_rates, self.upsample_kernel_sizes):
+            frames += kernel / (rate * scale)
+            scale *= rate
+            widest = 0
+            for k, dilations in zip(self.resblock_kernel_sizes, self.resblock_dilation_sizes):
+                convs = dilations[:3] if self.resblock == 1 else dilations[:2]
+                reach = sum((k - 1) * d // 2 for d in convs)
+                if self.resblock == 1:
+                    reach += len(convs) * (k - 1) // 2  # the undilated second convolutions
+                widest = max(widest, reach)
+            frames += widest / scale
+        return frames + 3.0 / scale  # conv_post: kernel 7
+
     @classmethod
     def v1(cls) -> HiFiGANConfig:
         """The published V1 generator (upsample_initial_channel 512, ResBlock1)."""

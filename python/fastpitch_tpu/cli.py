@@ -468,19 +468,25 @@ def _speak(args: argparse.Namespace) -> int:
         except BaseException:
             remove_made(made)
             raise
-    with AudioFileWriter(output) as out:
-        synth = _synthesizer(args, options)
-        out.open(synth.sample_rate)
-        progress = _Progress(texts, show=not args.no_progress, compiling=synth.compile_status)
-        try:
-            for piece in synth.synthesize_pieces(texts):
-                if piece.text_index or piece.index:  # every line and chunk after the first
-                    out.write_silence(options.sentence_pause)
-                out.write(piece.audio)
-                progress.done(piece.text_index, piece.index, piece.count)
-                release_freed_memory()
-        finally:
-            progress.close()
+    synth: Synthesizer | None = None
+    try:
+        with AudioFileWriter(output) as out:  # renamed into place when complete
+            synth = _synthesizer(args, options)
+            out.open(synth.sample_rate)
+            progress = _Progress(texts, show=not args.no_progress,
+                                 compiling=synth.compile_status)
+            try:
+                for piece in synth.synthesize_pieces(texts):
+                    if piece.text_index or piece.index:  # every line and chunk after the first
+                        out.write_silence(options.sentence_pause)
+                    out.write(piece.audio)
+                    progress.done(piece.text_index, piece.index, piece.count)
+                    release_freed_memory()
+            finally:
+                progress.close()
+    finally:
+        if synth is not None:
+            _stop_compiling(synth)
     print(f"{output}: {out.duration:.2f} s at {out.sample_rate} Hz")
     return 0
 
@@ -513,6 +519,7 @@ def _speak_to_folder(args: argparse.Namespace, texts: list[str], options: Synthe
         raise
     finally:
         progress.close()
+        _stop_compiling(synth)
     print(f"{folder}: {_plural(files, 'file')}, {seconds:.1f} s of audio")
     return 0
 
@@ -528,6 +535,14 @@ def _synthesizer(args: argparse.Namespace, options: SynthesisOptions) -> Synthes
     # compile-free path: the first audio does not wait for a compile.
     synth.compile_in_background()
     return synth
+
+
+def _stop_compiling(synth: Synthesizer) -> None:
+    """Let the background compilation finish the shape it is at, and start no other: the job is
+    done, and a process that exits while a compiler runs on another thread can abort in the
+    compiler's C++ code instead of exiting cleanly."""
+    if not synth.stop_compiling(timeout=120.0):
+        logging.getLogger("fastpitch_tpu").warning("a background compile is still running")
 
 
 # -------------------------------------------------------------------------------------------

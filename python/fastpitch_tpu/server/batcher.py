@@ -135,11 +135,16 @@ class Batcher:
                            self._busy_chars, self.clock() - self._busy_since)
 
     def stop(self, timeout: float | None = None) -> None:
-        """Finish every queued job, then end the worker."""
+        """Finish every queued job, then end the worker; the background compilation finishes
+        the shape it is at and starts no other (a process that exits while a compiler runs on
+        another thread can abort in the compiler's C++ code)."""
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
         self._thread.join(timeout)
+        stop_compiling = getattr(self.synth, "stop_compiling", None)
+        if stop_compiling is not None:
+            stop_compiling(timeout=timeout if timeout is not None else 120.0)
 
     def _drop_cancelled(self) -> None:
         if any(j.future.cancelled() for j in self._queue):

@@ -4,8 +4,8 @@ The CPU vocoder's activations are buffers of tens of megabytes whose sizes chang
 piece. Once glibc has freed one such mapping it raises its mapping threshold above them and
 serves the next ones from the heap, where they stay resident after they are freed: without
 :func:`release_freed_memory` between pieces a long job's memory grows with its length. (Fixing
-the threshold instead keeps the heap small too, but every buffer then costs fresh pages: the
-CPU vocoder ran 40 % slower that way.)"""
+the threshold instead keeps the heap small too, but every buffer then costs fresh pages, which
+slows the CPU vocoder down: docs/performance.md has the measurement.)"""
 
 from __future__ import annotations
 

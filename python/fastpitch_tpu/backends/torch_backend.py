@@ -139,8 +139,8 @@ class _TiledVocoder(torch.nn.Module):
     """The vocoder run over a long mel in tiles of ``TILE`` frames, each with ``halo`` frames
     of context on both sides (at least the generator's receptive field, so every kept sample is
     computed from the same inputs as in one pass; float rounding aside). Memory then stays at
-    one tile's activations, whatever the length: on a CPU a 9 s piece otherwise holds about
-    1 GB of them, much of it the convolutions' unfolded inputs. Tiles wholly past every row's
+    one tile's activations, whatever the length: in one pass they grow with the piece (on a CPU
+    the convolutions' unfolded inputs most of all; docs/performance.md has the measurement). Tiles wholly past every row's
     length are not run (the model's output there is 0)."""
 
     TILE = 192

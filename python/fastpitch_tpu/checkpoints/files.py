@@ -243,7 +243,7 @@ def tensor_state(raw: object, name: str) -> dict[str, Tensor]:
 class _ShapesOnly(TorchFunctionMode):
     """Skips the in-place operations (weight initialization) on meta tensors: only the shapes
     of a skeleton are needed, and running those operations on the meta device would load
-    PyTorch's Python meta kernels (sympy and more: about 110 MB of memory for the process)."""
+    PyTorch's Python meta kernels (sympy and more), which stay in the process's memory."""
 
     def __torch_function__(self, func: Any, types: Any, args: Any = (),
                            kwargs: Any = None) -> Any:

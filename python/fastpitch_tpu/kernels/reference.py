@@ -1,5 +1,6 @@
 """The plain-PyTorch definition of what the fused kernels compute: the reference they are tested
-against, and the path that runs where Triton cannot (``FASTPITCH_TPU_KERNELS=0``, no GPU)."""
+against, and what ``FusedHiFiGAN(triton=False)`` runs on any device. The padding mask is the
+model's own (``HiFiGAN._mask``)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["fused_conv1d_reference", "length_mask"]
+from fastpitch_tpu.models.hifigan import HiFiGAN
 
-
-def length_mask(lengths: Tensor, size: int, scale: int, like: Tensor) -> Tensor:
-    """``[batch, 1, size]`` in ``like``'s dtype: 1 where ``t < lengths * scale``, else 0."""
-    steps = torch.arange(size, device=lengths.device)
-    valid = steps[None, :] < lengths[:, None] * scale
-    return valid.to(like.dtype)[:, None, :]
+__all__ = ["fused_conv1d_reference"]
 
 
 def fused_conv1d_reference(
@@ -34,7 +30,7 @@ def fused_conv1d_reference(
     4. ``out_act``: None, ``"leaky_relu"`` (slope ``out_slope``) or ``"tanh"``.
 
     ``x`` is ``[batch, in, time]``; the result ``[batch, out, time]`` in ``x``'s dtype."""
-    mask = None if lengths is None else length_mask(lengths, x.shape[-1], scale, x)
+    mask = None if lengths is None else HiFiGAN._mask(lengths, x.shape[-1], scale, x)
     if mask is not None:
         x = x * mask
     if in_slope is not None:
